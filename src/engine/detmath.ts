@@ -104,15 +104,15 @@ export function exp(x: number): number {
   if (hx > 0x3fd62e42) {
     // |x| > 0.5*ln2
     if (hx < 0x3ff0a2b2) {
-      // |x| < 1.5*ln2. The reduction below lands exp(1) one ulp low; V8 special-cases it the same
-      // way so that exp(1) === Math.E.
+      // |x| < 1.5*ln2. The reduction below lands exp(1) one ulp high; V8 special-cases it the same
+      // way, so that exp(1) === Math.E.
       if (x === 1) return E;
       hi = x - ln2HI[xsb];
       lo = ln2LO[xsb];
       k = 1 - xsb - xsb;
     } else {
       k = (invln2 * x + halF[xsb]) | 0;
-      hi = x - k * ln2HI[0]; // exact: ln2_hi has 32 trailing zero bits
+      hi = x - k * ln2HI[0]; // exact: ln2_hi has 32 significant bits and |k| < 2^11
       lo = k * ln2LO[0];
     }
     x = hi - lo;
@@ -181,7 +181,7 @@ export function expm1(x: number): number {
       }
     } else {
       k = (invln2 * x + (xsb === 0 ? 0.5 : -0.5)) | 0;
-      hi = x - k * ln2_hi; // exact: ln2_hi has 32 trailing zero bits
+      hi = x - k * ln2_hi; // exact: ln2_hi has 32 significant bits and |k| < 2^11
       lo = k * ln2_lo;
     }
     x = hi - lo;
@@ -284,7 +284,7 @@ export function log(x: number): number {
   i |= j;
   const R = t2 + t1;
   if (i > 0) {
-    // f far from 0: the hfsq form keeps the error below 1 ulp
+    // |f| near its largest (1 + f near sqrt(2) or sqrt(2)/2), where the hfsq form is more accurate
     const hfsq = 0.5 * f * f;
     if (k === 0) return f - (hfsq - s * (hfsq + R));
     return dk * ln2_hi - (hfsq - (s * (hfsq + R) + dk * ln2_lo) - f);
@@ -468,12 +468,12 @@ const sb5 = 2.55305040643316442583e3; /* 0x40A3F219, 0xCEDF3BE6 */
 const sb6 = 4.74528541206955367215e2; /* 0x407DA874, 0xE79FE763 */
 const sb7 = -2.24409524465858183362e1; /* 0xC03670E2, 0x42712D62 */
 
-/** erfc(x) * x for 1.25 <= x < 28, from the asymptotic form exp(-x*x - 0.5625 + R/S). */
-function erfcTimesX(x: number, ix: number, wideSplit: number): number {
+/** x * erfc(x) for 1.25 <= x < 28 (ix its high word), as exp(-x*x - 0.5625 + R/S); R/S switches at splitWord. */
+function erfcTimesX(x: number, ix: number, splitWord: number): number {
   const s = 1 / (x * x);
   let R: number;
   let S: number;
-  if (ix < wideSplit) {
+  if (ix < splitWord) {
     // x < 1/0.35
     R = ra0 + s * (ra1 + s * (ra2 + s * (ra3 + s * (ra4 + s * (ra5 + s * (ra6 + s * ra7))))));
     S = 1 + s * (sa1 + s * (sa2 + s * (sa3 + s * (sa4 + s * (sa5 + s * (sa6 + s * (sa7 + s * sa8)))))));
@@ -542,7 +542,7 @@ export function erfc(x: number): number {
     const s = 1 + z * (qq1 + z * (qq2 + z * (qq3 + z * (qq4 + z * qq5))));
     const y = r / s;
     if (hx < 0x3fd00000) return 1 - (x + x * y); // x < 1/4
-    // 1/4 <= x < 0.84375: 0.5 - (x - 0.5) avoids the cancellation in 1 - erf(x)
+    // 1/4 <= x < 0.84375: x - 0.5 is exact here, so only the final subtraction from 0.5 rounds
     return 0.5 - (x * y + (x - 0.5));
   }
   if (ix < 0x3ff40000) {

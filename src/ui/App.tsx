@@ -1,46 +1,275 @@
-import { useMemo } from 'react';
-import { configTheory } from '../engine/simulate';
+/** The page: the control column, the story and explanations, the status, and the charts. */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { HistogramGrid } from '../charts/HistogramGrid';
+import { PositionMap } from '../charts/PositionMap';
+import { StatsTable } from '../charts/StatsTable';
+import { VarianceChart } from '../charts/VarianceChart';
+import { short } from '../engine/initializers';
 import { formatNumber } from '../engine/report';
-import { decode, resolveB } from '../link/codec';
+import type { RunConfig } from '../engine/schema';
+import { decode, describeProblem, encode, resolveB } from '../link/codec';
+import { shareUrl } from '../state/urlSync';
+import { ActivationPanel, ComparePanel, DataPanel, InitPanel, NetworkPanel, ViewPanel } from './panels';
+import { ErrorBoundary } from './ErrorBoundary';
+import { explanation } from './Explanation';
+import { optionFor } from './initOptions';
+import { PRESETS, type Preset } from './presets';
+import { useApp, useRunner } from './useApp';
 
-/** The story of the first screen, as a link: Chainer HeNormal against wscale=sqrt(2) under the v1.9-v1.24 rule. */
-const STORY = 'v=1&net=mlp&in=512&depth=30&width=512&act=relu&init=he_normal&b.init=wscale&b.scale=1.4142135623730951&b.chainer=1.9';
+/** Canonical link of each preset, to recognise when the current configuration is one. */
+const PRESET_LINKS = new Map(PRESETS.map((p) => [encode(decode(p.link).config), p]));
 
-/** The page. A placeholder until the app's panels and charts land: it prints the theory of the story link. */
-export function App() {
-  const rows = useMemo(() => {
-    const { config } = decode(STORY);
-    const a = configTheory(config.a);
-    const b = configTheory(resolveB(config)!);
-    return a.map((t, i) => ({ layer: i + 1, he: t.preVariance, wscale: b[i].preVariance }));
+function describe(c: RunConfig): string {
+  const o = optionFor(c);
+  const scale = c.init === 'wscale' ? `wscale=${short(c.scale)}, rule v${c.chainer}` : `scale ${short(c.scale)}`;
+  return `${o?.group ?? ''} ${o?.label ?? c.init}, ${scale}`.trim();
+}
+
+function usePreset(): Preset | null {
+  const link = useApp((s) => s.link);
+  return PRESET_LINKS.get(link) ?? null;
+}
+
+function useWidth(fallback: number): [React.RefObject<HTMLDivElement | null>, number] {
+  const ref = useRef<HTMLDivElement | null>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0].contentRect.width);
+      if (w > 0) setWidth(w);
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
   }, []);
+  return [ref, width];
+}
+
+function Presets() {
+  const preset = usePreset();
+  const loadLink = useApp((s) => s.loadLink);
   return (
-    <main>
-      <h1>initscope</h1>
+    <div className="field presets">
+      <label htmlFor="preset">Lesson preset</label>
+      <select id="preset" value={preset?.id ?? ''} onChange={(e) => loadLink(PRESETS.find((p) => p.id === e.target.value)!.link)}>
+        {!preset && <option value="">(your own configuration)</option>}
+        {PRESETS.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.title}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function Notice() {
+  const problems = useApp((s) => s.problems);
+  const dismiss = useApp((s) => s.dismissProblems);
+  if (!problems.length) return null;
+  return (
+    <section className="notice" role="alert" aria-label="Problems with the configuration">
       <p>
-        A 30-layer ReLU MLP, width 512: Chainer&apos;s <code>initialW=HeNormal()</code> beside{' '}
-        <code>wscale=math.sqrt(2)</code> under the v1.9-v1.24 rule, which gives 84% of He&apos;s standard deviation.
-        When you write &quot;initialized with HeNormal&quot;, name the initializer explicitly.
+        Some settings could not be used as given; everything else applies. {problems.length > 1 ? `${problems.length} problems:` : ''}
       </p>
-      <table>
-        <caption>Pre-activation variance by layer (mean-field theory)</caption>
-        <thead>
-          <tr>
-            <th scope="col">layer</th>
-            <th scope="col">HeNormal()</th>
-            <th scope="col">wscale=sqrt(2), v1.9-v1.24</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.layer}>
-              <td>{r.layer}</td>
-              <td>{formatNumber(r.he)}</td>
-              <td>{formatNumber(r.wscale)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </main>
+      <ul>
+        {problems.slice(0, 20).map((p, i) => (
+          <li key={i}>{describeProblem(p)}</li>
+        ))}
+        {problems.length > 20 && <li>and {problems.length - 20} more</li>}
+      </ul>
+      <button type="button" onClick={dismiss}>
+        Dismiss
+      </button>
+    </section>
+  );
+}
+
+function Status() {
+  const run = useApp((s) => s.run);
+  const cost = useApp((s) => s.results.a?.cost);
+  const runner = useRunner();
+  const pct = Math.round(100 * run.progress);
+  return (
+    <div className="status" aria-live="polite">
+      {run.state === 'running' && (
+        <>
+          <progress max={100} value={pct} aria-label="Computing layers" />
+          <span>computing… {pct}%</span>
+          <button type="button" className="small" onClick={() => runner?.cancel()}>
+            Cancel
+          </button>
+        </>
+      )}
+      {run.state === 'done' && (
+        <span data-testid="run-done">
+          done in {run.ms !== null ? (run.ms / 1000).toFixed(1) : '?'} s{cost ? `, ${formatNumber(cost.multiplyAdds, 3)} multiply-adds` : ''}
+        </span>
+      )}
+      {run.state === 'cancelled' && (
+        <>
+          <span>cancelled; the results shown are partly stale.</span>
+          <button type="button" className="small" onClick={() => runner?.retry()}>
+            Run again
+          </button>
+        </>
+      )}
+      {run.state === 'error' && (
+        <span role="alert" className="error">
+          The computation failed: {run.message}. The last good results stay visible, marked stale.{' '}
+          <button type="button" className="small" onClick={() => runner?.retry()}>
+            Retry
+          </button>
+        </span>
+      )}
+    </div>
+  );
+}
+
+function CopyLink() {
+  const link = useApp((s) => s.link);
+  const [copied, setCopied] = useState<string | null>(null);
+  const url = shareUrl(link);
+  return (
+    <div className="copy">
+      <button
+        type="button"
+        onClick={async () => {
+          try {
+            await navigator.clipboard.writeText(url);
+            setCopied(url);
+          } catch {
+            setCopied(url);
+          }
+        }}
+      >
+        Copy link
+      </button>
+      {copied && (
+        <output className="copied" data-testid="copied-link">
+          {copied === url ? 'Copied: ' : 'Copied (older): '}
+          {copied}
+        </output>
+      )}
+    </div>
+  );
+}
+
+function Story() {
+  const preset = usePreset();
+  const a = useApp((s) => s.config.a);
+  const bConfig = useApp((s) => s.config.b);
+  const resultA = useApp((s) => s.results.a);
+  const resultB = useApp((s) => s.results.b);
+  const b = useMemo(() => resolveB({ a, b: bConfig }), [a, bConfig]);
+  return (
+    <section className="story" aria-label="What you are looking at">
+      {preset && <h2>{preset.title}</h2>}
+      {preset && <p>{preset.text}</p>}
+      <ul className="explain">
+        <li>
+          <span className="swatch a" aria-hidden="true" /> A ({preset?.labelA ?? describe(a)}): {resultA ? explanation(resultA.config, resultA.theory) : '…'}
+        </li>
+        {b && (
+          <li>
+            <span className="swatch b" aria-hidden="true" /> B ({preset?.labelB ?? describe(b)}): {resultB ? explanation(resultB.config, resultB.theory) : '…'}
+          </li>
+        )}
+      </ul>
+    </section>
+  );
+}
+
+function Charts() {
+  const preset = usePreset();
+  const view = useApp((s) => s.view);
+  const setView = useApp((s) => s.setView);
+  const a = useApp((s) => s.results.a);
+  const b = useApp((s) => s.results.b);
+  const comparing = useApp((s) => s.config.b !== null);
+  const [ref, width] = useWidth(900);
+  const labelA = preset?.labelA ?? 'A';
+  const labelB = preset?.labelB ?? 'B';
+  if (!a) return <p className="placeholder">Starting the engine…</p>;
+  const bShown = comparing && b ? b : undefined;
+  const stale = a.stale.some(Boolean) || (bShown?.stale.some(Boolean) ?? false);
+  const isConv = a.shapes[0]?.kind === 'conv';
+  const mapLayer = Math.min(view.mapLayer, a.shapes.length);
+  return (
+    <div ref={ref} className={stale ? 'charts stale' : 'charts'}>
+      {stale && <p className="stale-note">Layers marked faint are from the previous configuration and are being recomputed.</p>}
+      <VarianceChart
+        a={a.layers}
+        b={bShown?.layers}
+        theoryA={a.theory}
+        theoryB={bShown?.theory}
+        showTheory={view.showTheory}
+        focused={view.focused === null ? null : view.focused - 1}
+        onFocus={(i) => setView({ focused: i === null ? null : i + 1 })}
+        labelA={labelA}
+        labelB={labelB}
+        width={width}
+      />
+      <HistogramGrid
+        a={a.layers}
+        b={bShown?.layers}
+        depth={a.shapes.length}
+        which={view.which}
+        logCounts={view.logCounts}
+        sharedAxis={view.sharedAxis}
+        act={a.config.act}
+        actB={bShown?.config.act}
+        labelA={labelA}
+        labelB={labelB}
+        width={width}
+      />
+      {isConv && (
+        <section aria-label="Variance by position">
+          <div className="field inline">
+            <label htmlFor="map-layer">Position map of layer</label>
+            <input id="map-layer" type="number" min={1} max={a.shapes.length} value={mapLayer} onChange={(e) => setView({ mapLayer: Math.max(1, Math.min(a.shapes.length, Number(e.target.value) || 1)) })} />
+          </div>
+          <PositionMap layer={a.layers[mapLayer - 1]} label={labelA} width={Math.min(width, 640)} />
+          {bShown && <PositionMap layer={bShown.layers[mapLayer - 1]} label={labelB} width={Math.min(width, 640)} />}
+        </section>
+      )}
+      <StatsTable a={a.layers} b={bShown?.layers} theoryA={a.theory} theoryB={bShown?.theory} labelA={labelA} labelB={labelB} />
+    </div>
+  );
+}
+
+/** The whole page. */
+export function App() {
+  return (
+    <div className="app">
+      <header className="top">
+        <h1>
+          initscope <small>see what weight initialization does to a deep network</small>
+        </h1>
+        <CopyLink />
+      </header>
+      <aside className="controls" aria-label="Controls">
+        <ErrorBoundary what="controls">
+        <Presets />
+        <NetworkPanel />
+        <ActivationPanel />
+        <InitPanel side="a" />
+        <ComparePanel />
+        <DataPanel />
+        <ViewPanel />
+        </ErrorBoundary>
+      </aside>
+      <main className="main">
+        <Notice />
+        <Status />
+        <ErrorBoundary what="explanation">
+          <Story />
+        </ErrorBoundary>
+        <ErrorBoundary what="charts">
+          <Charts />
+        </ErrorBoundary>
+      </main>
+    </div>
   );
 }

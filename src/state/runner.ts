@@ -1,0 +1,57 @@
+/**
+ * Connects the store to the engine worker: every configuration change starts a run (after a short
+ * debounce, so a slider drag sends the settled value, not every pixel), replies flow into the store,
+ * and only the latest run's replies are applied.
+ */
+import type { StoreApi } from 'zustand/vanilla';
+import { resolveB } from '../link/codec';
+import { createEngineClient, type EngineClient, type RunList } from '../worker/client';
+import type { AppState } from './store';
+
+/** Delay between the last configuration change and the run, in ms. */
+export const DEBOUNCE_MS = 120;
+
+/** The runner's controls for the UI. */
+export interface Runner {
+  retry(): void;
+  cancel(): void;
+  dispose(): void;
+}
+
+/** The runs of the store's current configuration: A, then B in comparison mode. */
+export function runsOf(state: AppState): RunList {
+  const b = resolveB(state.config);
+  return [{ side: 'a', config: state.config.a }, ...(b ? [{ side: 'b' as const, config: b }] : [])];
+}
+
+/** Starts running the store's configuration now and after every change. */
+export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker, debounceMs = DEBOUNCE_MS): Runner {
+  const client: EngineClient = createEngineClient(makeWorker, (reply) => store.getState().receive(reply));
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const go = () => {
+    timer = null;
+    const id = client.run(runsOf(store.getState()));
+    store.getState().startRun(id);
+  };
+  go();
+  const unsubscribe = store.subscribe((state, previous) => {
+    if (state.link === previous.link) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(go, debounceMs);
+  });
+  return {
+    retry() {
+      const id = client.retry();
+      if (id !== null) store.getState().startRun(id);
+      else go();
+    },
+    cancel() {
+      client.cancel();
+    },
+    dispose() {
+      if (timer) clearTimeout(timer);
+      unsubscribe();
+      client.dispose();
+    },
+  };
+}

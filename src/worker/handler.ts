@@ -1,0 +1,180 @@
+/**
+ * The engine worker's message handler, free of the DOM and of the worker global so that it runs in
+ * Node tests as it runs in the worker. It streams each engine event as a reply and gives the event
+ * loop a turn between events, so that a newer `run` or a `cancel` is seen between two layers.
+ */
+import type { Kernels } from '../engine/kernels';
+import { simulate, type EngineEvent } from '../engine/simulate';
+import type { Reply, Request, Side } from './protocol';
+
+/** Options of `createHandler`; the defaults are what the worker uses. */
+export interface HandlerOptions {
+  /** Engine events computed between two turns of the event loop; 1 (every layer) by default. */
+  yieldEvery?: number;
+  /** Clock for `done.ms`, in milliseconds; `performance.now` by default. */
+  now?: () => number;
+  /** The multiply kernels handed to `simulate`; the engine's reference kernels by default. */
+  kernels?: Kernels;
+  /** Ends the worker for `crash` mode 'exit'; `close` of the global scope, when there is one, by default. */
+  close?: () => void;
+}
+
+/** A run in progress: its id and the one abort switch that supersede and cancel both pull. */
+interface Job {
+  id: number;
+  controller: AbortController;
+}
+
+/** The abort reasons a job can stop for. */
+type StopReason = 'superseded' | 'cancelled' | 'closed';
+
+/** A turn of the event loop: resolves from a new macrotask, after messages queued before it were handled. */
+interface Ticker {
+  tick(): Promise<void>;
+  close(): void;
+}
+
+// Every turn is a macrotask, so a `run` or `cancel` already queued for the worker is dispatched
+// before the job goes on; a microtask (await of a resolved promise) would never let them in.
+// In the worker (browsers): a MessageChannel ping, a plain task; setTimeout(0) would be clamped to
+// at least 4 ms per layer after five nested timeouts (HTML timer nesting), seconds on deep small nets.
+// In Node (tests, in-process use): setImmediate, as React's scheduler does. Node delivers up to 1000
+// queued port messages in one turn, including pings posted meanwhile (node_messaging.cc,
+// processing_limit), so a MessageChannel ping would hold other messages back for 1000 layers; an
+// immediate runs once per loop iteration, after timers and I/O.
+function macrotaskTicker(): Ticker {
+  if (typeof setImmediate === 'function') {
+    return { tick: () => new Promise((resolve) => setImmediate(resolve)), close: () => {} };
+  }
+  if (typeof MessageChannel === 'undefined') {
+    return { tick: () => new Promise((resolve) => setTimeout(resolve, 0)), close: () => {} };
+  }
+  // One channel per job, closed when the job ends, so no idle port is left open.
+  const channel = new MessageChannel();
+  let wake: (() => void) | null = null;
+  channel.port1.onmessage = () => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+  return {
+    tick: () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        channel.port2.postMessage(null);
+      }),
+    close: () => {
+      channel.port1.close();
+      channel.port2.close();
+    },
+  };
+}
+
+function toReply(event: EngineEvent, id: number, side: Side): Reply {
+  switch (event.type) {
+    case 'start':
+      return { type: 'start', id, side, config: event.config, cost: event.cost, shapes: event.shapes, theory: event.theory, input: event.input };
+    case 'forward':
+      return { type: 'forward', id, side, layer: event.layer };
+    case 'backward':
+      return { type: 'backward', id, side, index: event.index, gradient: event.gradient };
+  }
+}
+
+/** A message a person can read: the error's own message, never its stack. */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+function globalClose(): void {
+  const close = (globalThis as { close?: unknown }).close;
+  if (typeof close === 'function') close.call(globalThis);
+}
+
+/**
+ * Creates the worker's message handler. Replies go to `post` in the order of `Reply`; the latest
+ * `run` wins: an older run stops silently at its next check, a cancelled one posts `cancelled`, an
+ * engine exception posts `error` for its id and leaves the handler ready for the next run.
+ */
+export function createHandler(post: (reply: Reply) => void, options: HandlerOptions = {}): (request: Request) => void {
+  const yieldEvery = options.yieldEvery ?? 1;
+  if (!Number.isInteger(yieldEvery) || yieldEvery < 1) {
+    throw new RangeError(`yieldEvery must be an integer of at least 1, not ${String(yieldEvery)}`);
+  }
+  const now = options.now ?? (() => performance.now());
+  const kernels = options.kernels;
+  const close = options.close ?? globalClose;
+
+  let current: Job | null = null;
+  let closed = false;
+
+  const stop = (job: Job, reason: StopReason) => job.controller.abort(reason);
+
+  async function execute(job: Job, runs: Extract<Request, { type: 'run' }>['runs']): Promise<void> {
+    const { id, controller } = job;
+    const signal = controller.signal;
+    const started = now();
+    const ticker = macrotaskTicker();
+    // Start with a turn, so that a burst of runs queued together computes only the last one.
+    let sinceTurn = yieldEvery;
+    let side: Side = 'a';
+    try {
+      for (const run of runs) {
+        side = run.side;
+        const events = simulate(run.config, kernels);
+        for (;;) {
+          if (sinceTurn >= yieldEvery) {
+            sinceTurn = 0;
+            await ticker.tick();
+          }
+          if (signal.aborted) {
+            if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
+            return;
+          }
+          const step = events.next();
+          if (step.done) break;
+          post(toReply(step.value, id, side));
+          sinceTurn++;
+        }
+      }
+      post({ type: 'done', id, ms: now() - started });
+    } catch (error) {
+      post({ type: 'error', id, message: `Engine error in ${side.toUpperCase()}: ${messageOf(error)}` });
+    } finally {
+      ticker.close();
+      if (current === job) current = null;
+    }
+  }
+
+  return (request: Request) => {
+    if (closed) return;
+    switch (request.type) {
+      case 'run': {
+        if (current) stop(current, 'superseded');
+        const job: Job = { id: request.id, controller: new AbortController() };
+        current = job;
+        void execute(job, request.runs);
+        return;
+      }
+      case 'cancel':
+        if (current && current.id === request.id) stop(current, 'cancelled');
+        return;
+      case 'crash':
+        // Test-only fault injection (issue 5); nothing else reaches these paths.
+        if (request.mode === 'throw') {
+          // Thrown from a timer, outside any caller's try, so the worker's `error` event fires.
+          setTimeout(() => {
+            throw new Error('engine worker crash requested (mode throw)');
+          }, 0);
+        } else {
+          // A closed worker answers nothing more: stop the run in progress the same way, so an
+          // in-process handler (tests) behaves like the dead worker.
+          closed = true;
+          if (current) stop(current, 'closed');
+          close();
+        }
+        return;
+    }
+  };
+}

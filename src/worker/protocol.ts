@@ -1,0 +1,29 @@
+/**
+ * The typed messages between the page and the engine worker. Results are small: per-layer
+ * statistics and bin counts, never raw activations.
+ */
+import type { Cost, LayerShape, RunConfig } from '../engine/schema';
+import type { GradientStats, LayerResult } from '../engine/simulate';
+import type { Stats } from '../engine/stats';
+import type { TheoryLayer } from '../engine/theory';
+
+/** Which configuration of a comparison a message is about. */
+export type Side = 'a' | 'b';
+
+/** Page to worker. */
+export type Request =
+  /** Run these configurations (A, then B if present); a newer run supersedes every older one. */
+  | { type: 'run'; id: number; runs: { side: Side; config: RunConfig }[] }
+  /** Stop run `id` between two layers. */
+  | { type: 'cancel'; id: number }
+  /** Test-only fault injection: throw inside the worker (`error`) or while handling run `id`. */
+  | { type: 'crash'; mode: 'throw' | 'exit' };
+
+/** Worker to page, in order for one run: for each side start, forward x depth, backward x depth; then done. */
+export type Reply =
+  | { type: 'start'; id: number; side: Side; config: RunConfig; cost: Cost; shapes: LayerShape[]; theory: TheoryLayer[]; input: Stats }
+  | { type: 'forward'; id: number; side: Side; layer: LayerResult }
+  | { type: 'backward'; id: number; side: Side; index: number; gradient: GradientStats }
+  | { type: 'done'; id: number; ms: number }
+  | { type: 'cancelled'; id: number }
+  | { type: 'error'; id: number; message: string };

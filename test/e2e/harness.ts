@@ -1,0 +1,81 @@
+/**
+ * End-to-end harness: builds the site once into a temporary folder, serves it with vite preview on
+ * a free loopback port, and drives Debian's chromium through playwright-core.
+ */
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build, preview, type PreviewServer } from 'vite';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/** Where screenshots go (ignored by git): look at them before calling a UI change done. */
+export const SCREENSHOTS = resolve(__dirname, '../../screenshots');
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A served build and a browser. */
+export interface App {
+  url: string;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Builds and serves the site and opens a browser on it. */
+export async function startApp(): Promise<App> {
+  const root = resolve(__dirname, '../..');
+  const outDir = mkdtempSync(join(tmpdir(), 'initscope-dist-'));
+  await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  const server: PreviewServer = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
+  const address = server.httpServer.address();
+  const port = typeof address === 'object' && address ? address.port : 4173;
+  const profile = mkdtempSync(join(tmpdir(), 'initscope-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 720 },
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    context,
+    async close() {
+      await context.close();
+      await new Promise<void>((done) => server.httpServer.close(() => done()));
+      rmSync(outDir, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens a page and collects its console errors and uncaught exceptions. */
+export async function openPage(app: App, hash: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await app.context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${app.url}#${hash}`);
+  return { page, errors };
+}
+
+/** Waits until the current run has finished (every layer, forward and backward). */
+export async function waitDone(page: Page, timeout = 240_000): Promise<void> {
+  await page.getByTestId('run-done').waitFor({ timeout });
+}
+
+/** The per-layer statistics table as text cells, one array per body row. */
+export async function tableRows(page: Page): Promise<string[][]> {
+  const table = page.getByRole('table', { name: 'Per-layer statistics' });
+  return table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('th, td'), (c) => (c.textContent ?? '').trim())));
+}
