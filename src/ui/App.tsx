@@ -188,17 +188,25 @@ function Charts() {
   const a = useApp((s) => s.results.a);
   const b = useApp((s) => s.results.b);
   const comparing = useApp((s) => s.config.b !== null);
+  const failed = useApp((s) => s.run.state === 'error' || s.run.state === 'cancelled');
   const [ref, width] = useWidth(900);
   const labelA = preset?.labelA ?? 'A';
   const labelB = preset?.labelB ?? 'B';
   if (!a) return <p className="placeholder">Starting the engine…</p>;
   const bShown = comparing && b ? b : undefined;
-  const stale = a.stale.some(Boolean) || (bShown?.stale.some(Boolean) ?? false);
+  const staleCount = a.stale.filter(Boolean).length + (bShown?.stale.filter(Boolean).length ?? 0);
+  const total = a.stale.length + (bShown?.stale.length ?? 0);
   const isConv = a.shapes[0]?.kind === 'conv';
   const mapLayer = Math.min(view.mapLayer, a.shapes.length);
   return (
-    <div ref={ref} className={stale ? 'charts stale' : 'charts'}>
-      {stale && <p className="stale-note">Layers marked faint are from the previous configuration and are being recomputed.</p>}
+    <div ref={ref} className={failed && staleCount ? 'charts stale' : 'charts'}>
+      {staleCount > 0 && (
+        <p className="stale-note" role="status">
+          {failed
+            ? `Stale: ${staleCount} of ${total} layers (shown faint) are from the previous configuration, not this one.`
+            : `${total - staleCount} of ${total} layers recomputed so far; the others still show the previous configuration.`}
+        </p>
+      )}
       <VarianceChart
         a={a.layers}
         b={bShown?.layers}
