@@ -30,6 +30,32 @@ import {
   type RunConfig,
 } from '../engine/schema';
 
+/** The panels a classroom link can hide (`hide=init,data`). */
+export const PANELS = ['presets', 'network', 'activation', 'init', 'compare', 'data', 'view'] as const;
+export type PanelName = (typeof PANELS)[number];
+
+/**
+ * How the page is shown, carried by the link beside the configuration: `embed=1` hides every
+ * control (for embedding and presenting), `hide=init,data` hides chosen panels, `present=1` is the
+ * projector layout. They change no number, so they are not part of `Config`.
+ */
+export interface ViewFlags {
+  embed: boolean;
+  hide: PanelName[];
+  present: boolean;
+}
+
+/** The view flags of a link that has none. */
+export function defaultViewFlags(): ViewFlags {
+  return { embed: false, hide: [], present: false };
+}
+
+const VIEW_KEYS = new Set(['embed', 'hide', 'present']);
+
+function parseFlag(text: string): boolean | null {
+  return text === '1' || text === 'true' ? true : text === '0' || text === 'false' || text === '' ? false : null;
+}
+
 /** Links longer than this many characters are read only up to it. */
 export const MAX_LINK_LENGTH = 8192;
 
@@ -217,7 +243,7 @@ function defaultConfig(): Config {
  * Reads a share link (full URL, `#hash` or bare `key=value&...`) into a valid configuration and
  * every problem found, each naming its key and the value used instead. Never throws.
  */
-export function decode(text: string): { config: Config; problems: Problem[] } {
+export function decode(text: string): { config: Config; problems: Problem[]; view: ViewFlags } {
   const early: Problem[] = [];
   let link = linkText(String(text));
   if (link.length > MAX_LINK_LENGTH) {
@@ -231,7 +257,8 @@ export function decode(text: string): { config: Config; problems: Problem[] } {
     link = link.slice(0, cut);
   }
   const parts = link.split('&').filter((p) => p !== '');
-  if (parts.length === 0 && early.length === 0) return { config: defaultConfig(), problems: [] };
+  const view = defaultViewFlags();
+  if (parts.length === 0 && early.length === 0) return { config: defaultConfig(), problems: [], view };
 
   // Percent-decoding and duplicates (the first wins). A part without `=` has the empty value.
   let raw: RawLink = new Map();
@@ -287,6 +314,10 @@ export function decode(text: string): { config: Config; problems: Problem[] } {
   const overrides: Raw = {};
   for (const [key, value] of raw) {
     const target = knownKey(key);
+    if (!target && VIEW_KEYS.has(key)) {
+      readViewKey(key, value, view, early);
+      continue;
+    }
     if (!target) {
       early.push({ key, message: 'unknown key', used: 'ignored' });
       continue;
@@ -306,7 +337,21 @@ export function decode(text: string): { config: Config; problems: Problem[] } {
   const diff: Raw = {};
   for (const { key } of KEYS) if (!sameValue(b.config[key], a.config[key])) diff[key] = copyValue(b.config[key]);
   const config: Config = { a: a.config, b: Object.keys(diff).length > 0 ? (diff as Partial<RunConfig>) : null };
-  return { config, problems: [...early, ...told, ...a.problems, ...b.problems] };
+  return { config, problems: [...early, ...told, ...a.problems, ...b.problems], view };
+}
+
+function readViewKey(key: string, value: string, view: ViewFlags, problems: Problem[]): void {
+  if (key === 'hide') {
+    const names = value.split(',').filter((n) => n !== '');
+    const bad = names.filter((n) => !(PANELS as readonly string[]).includes(n));
+    if (bad.length) problems.push({ key, message: `${quote(bad.join(','))} names no panel (${PANELS.join(', ')})`, used: 'ignored' });
+    view.hide = PANELS.filter((p) => names.includes(p));
+    return;
+  }
+  const flag = parseFlag(value);
+  if (flag === null) problems.push({ key, message: `${quote(value)} is not 1 or 0`, used: '0' });
+  if (key === 'embed') view.embed = flag ?? false;
+  else view.present = flag ?? false;
 }
 
 /** Which configuration and key a link key names: `depth` is A's depth, `b.depth` B's; else null. */
@@ -339,7 +384,7 @@ function pair(link: string, key: Key, value: unknown): string {
  * so a later change of defaults cannot change an old link's meaning), then `b.<key>` for every key
  * of B, in KEYS order, that B changes or that the follow rules would otherwise change.
  */
-export function encode(config: Config): string {
+export function encode(config: Config, view?: ViewFlags): string {
   const out = [`v=${SCHEMA_VERSION}`];
   const a = config.a;
   for (const { key, link } of KEYS) {
@@ -361,6 +406,10 @@ export function encode(config: Config): string {
       if (key in config.b || !sameValue(implied(key), b[key])) out.push(pair(B_PREFIX + link, key, b[key]));
     }
   }
+  // View flags last, and only when set: they change how the page looks, never a number.
+  if (view?.embed) out.push('embed=1');
+  if (view?.hide.length) out.push(`hide=${view.hide.join(',')}`);
+  if (view?.present) out.push('present=1');
   return out.join('&');
 }
 

@@ -35,7 +35,8 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
   };
   go();
   const unsubscribe = store.subscribe((state, previous) => {
-    if (state.link === previous.link) return;
+    // A new configuration object is a new run; view and classroom flags are not.
+    if (state.config === previous.config) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(go, debounceMs);
   });

@@ -3,11 +3,11 @@
  * A vanilla zustand store (STYLE.md 1), so the URL sync and the worker runner subscribe outside React.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { formatValue, layerShapes, linkName, validateRun, SCALE_DEFAULTS, defaultInput, defaultWidth, type Config, type Problem, type RunConfig, type Cost, type LayerShape } from '../engine/schema';
-import type { GradientStats, LayerResult } from '../engine/simulate';
+import { formatValue, layerShapes, linkName, runCost, validateRun, SCALE_DEFAULTS, defaultInput, defaultWidth, type Config, type Problem, type RunConfig, type Cost, type LayerShape } from '../engine/schema';
+import { configTheory, type GradientStats, type LayerResult } from '../engine/simulate';
 import type { Stats } from '../engine/stats';
 import type { TheoryLayer } from '../engine/theory';
-import { decode, encode, resolveB } from '../link/codec';
+import { decode, encode, resolveB, type ViewFlags } from '../link/codec';
 import type { Reply, Side } from '../worker/protocol';
 
 /** What the charts show of one side (A or B). */
@@ -51,8 +51,10 @@ export interface RunStatus {
 /** Everything the app holds. */
 export interface AppState {
   config: Config;
-  /** The canonical link of `config`. */
+  /** The canonical link of `config` and `flags`. */
   link: string;
+  /** Classroom flags of the link: embed, hidden panels, present. */
+  flags: ViewFlags;
   /** Problems of the last link or edit: each bad key and the value used instead. */
   problems: Problem[];
   view: ViewOptions;
@@ -67,6 +69,8 @@ export interface AppState {
   /** Turns comparison mode on (B = A with `patch`) or off (null). */
   setComparison(patch: Partial<RunConfig> | null): void;
   setView(patch: Partial<ViewOptions>): void;
+  /** Changes the classroom flags (they travel in the link). */
+  setFlags(patch: Partial<ViewFlags>): void;
   dismissProblems(): void;
   /** Applies a worker reply; replies of other runs than the current one are ignored. */
   receive(reply: Reply): void;
@@ -122,19 +126,26 @@ export function createAppStore(initialLink = ''): StoreApi<AppState> {
   const first = decode(initialLink);
   return createStore<AppState>()((set, get) => ({
     config: first.config,
-    link: encode(first.config),
+    link: encode(first.config, first.view),
+    flags: first.view,
     problems: first.problems,
     view: { which: 'pre', logCounts: false, sharedAxis: false, showTheory: true, focused: null, mapLayer: 1 },
     run: emptyRun(),
     results: { a: null, b: null },
 
     setConfig(config, problems = []) {
-      set({ config, link: encode(config), problems });
+      set({ config, link: encode(config, get().flags), problems });
     },
 
     loadLink(text) {
-      const { config, problems } = decode(text);
+      const { config, problems, view } = decode(text);
+      set({ flags: view });
       get().setConfig(config, problems);
+    },
+
+    setFlags(patch) {
+      const flags = { ...get().flags, ...patch };
+      set({ flags, link: encode(get().config, flags) });
     },
 
     edit(side, patch) {
@@ -170,12 +181,19 @@ export function createAppStore(initialLink = ''): StoreApi<AppState> {
     },
 
     startRun(id) {
-      const { results } = get();
-      const markStale = (r: SideResult | null) => (r ? { ...r, stale: r.stale.map(() => true) } : null);
-      const { config } = get();
+      const { config, results } = get();
       const b = resolveB(config);
+      // The new configuration's theory is cheap and known at once: draw it (and the explanation)
+      // now; the previous run's layers stay as stale placeholders until this run recomputes them.
+      const next = (side: Side, c: RunConfig | null): SideResult | null => {
+        if (!c) return null;
+        const previous = results[side];
+        const shapes = layerShapes(c);
+        const layers = shapes.map((_, i) => previous?.layers[i]);
+        return { config: c, cost: runCost(c), shapes, theory: configTheory(c), input: previous?.input ?? null, layers, stale: layers.map((l) => l !== undefined) };
+      };
       const total = 2 * (layerShapes(config.a).length + (b ? layerShapes(b).length : 0));
-      set({ run: { ...get().run, id, state: 'running', progress: 0, done: 0, total, message: null }, results: { a: markStale(results.a), b: markStale(results.b) } });
+      set({ run: { ...get().run, id, state: 'running', progress: 0, done: 0, total, message: null }, results: { a: next('a', config.a), b: next('b', b) } });
     },
 
     receive(reply) {

@@ -7,9 +7,10 @@ import { VarianceChart } from '../charts/VarianceChart';
 import { short } from '../engine/initializers';
 import { formatNumber } from '../engine/report';
 import type { RunConfig } from '../engine/schema';
-import { decode, describeProblem, encode, resolveB } from '../link/codec';
+import { decode, describeProblem, encode, resolveB, type PanelName } from '../link/codec';
 import { shareUrl } from '../state/urlSync';
 import { ActivationPanel, ComparePanel, DataPanel, InitPanel, NetworkPanel, ViewPanel } from './panels';
+import { ExportPanel } from './ExportPanel';
 import { ErrorBoundary } from './ErrorBoundary';
 import { explanation } from './Explanation';
 import { optionFor } from './initOptions';
@@ -26,7 +27,7 @@ function describe(c: RunConfig): string {
 }
 
 function usePreset(): Preset | null {
-  const link = useApp((s) => s.link);
+  const link = useApp((s) => encode(s.config));
   return PRESET_LINKS.get(link) ?? null;
 }
 
@@ -156,6 +157,30 @@ function CopyLink() {
   );
 }
 
+function Lesson({ preset }: { preset: Preset }) {
+  const loadLink = useApp((s) => s.loadLink);
+  const flags = useApp((s) => s.flags);
+  const i = PRESETS.indexOf(preset);
+  // Each step is a link; the classroom flags stay as they are.
+  const go = (j: number) => loadLink(encode(decode(PRESETS[j].link).config, flags));
+  return (
+    <nav className="lesson" aria-label="Lesson">
+      <h2>
+        <span className="step">
+          Lesson {i + 1} of {PRESETS.length}:
+        </span>{' '}
+        {preset.title}
+      </h2>
+      <button type="button" className="small" disabled={i === 0} onClick={() => go(i - 1)}>
+        Back
+      </button>
+      <button type="button" className="small" disabled={i === PRESETS.length - 1} onClick={() => go(i + 1)}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
 function Story() {
   const preset = usePreset();
   const a = useApp((s) => s.config.a);
@@ -165,7 +190,7 @@ function Story() {
   const b = useMemo(() => resolveB({ a, b: bConfig }), [a, bConfig]);
   return (
     <section className="story" aria-label="What you are looking at">
-      {preset && <h2>{preset.title}</h2>}
+      {preset && <Lesson preset={preset} />}
       {preset && <p>{preset.text}</p>}
       <ul className="explain">
         <li>
@@ -207,6 +232,7 @@ function Charts() {
             : `${total - staleCount} of ${total} layers recomputed so far; the others still show the previous configuration.`}
         </p>
       )}
+      <div data-export="variance">
       <VarianceChart
         a={a.layers}
         b={bShown?.layers}
@@ -219,6 +245,8 @@ function Charts() {
         labelB={labelB}
         width={width}
       />
+      </div>
+      <div data-export="histograms">
       <HistogramGrid
         a={a.layers}
         b={bShown?.layers}
@@ -232,8 +260,9 @@ function Charts() {
         labelB={labelB}
         width={width}
       />
+      </div>
       {isConv && (
-        <section aria-label="Variance by position">
+        <section aria-label="Variance by position" data-export="positions">
           <div className="field inline">
             <label htmlFor="map-layer">Position map of layer</label>
             <input id="map-layer" type="number" min={1} max={a.shapes.length} value={mapLayer} onChange={(e) => setView({ mapLayer: Math.max(1, Math.min(a.shapes.length, Number(e.target.value) || 1)) })} />
@@ -247,27 +276,39 @@ function Charts() {
   );
 }
 
-/** The whole page. */
+/** The whole page; `embed=1` hides the controls, `hide=...` chosen panels, `present=1` enlarges for a projector. */
 export function App() {
+  const flags = useApp((s) => s.flags);
+  const setFlags = useApp((s) => s.setFlags);
+  const shown = (p: PanelName) => !flags.hide.includes(p);
+  const className = ['app', flags.embed ? 'embed' : '', flags.present ? 'present' : ''].filter(Boolean).join(' ');
   return (
-    <div className="app">
+    <div className={className}>
       <header className="top">
         <h1>
           initscope <small>see what weight initialization does to a deep network</small>
         </h1>
-        <CopyLink />
+        <div className="top-actions">
+          <button type="button" aria-pressed={flags.present} onClick={() => setFlags({ present: !flags.present })}>
+            Present
+          </button>
+          <CopyLink />
+        </div>
       </header>
-      <aside className="controls" aria-label="Controls">
-        <ErrorBoundary what="controls">
-        <Presets />
-        <NetworkPanel />
-        <ActivationPanel />
-        <InitPanel side="a" />
-        <ComparePanel />
-        <DataPanel />
-        <ViewPanel />
-        </ErrorBoundary>
-      </aside>
+      {!flags.embed && (
+        <aside className="controls" aria-label="Controls">
+          <ErrorBoundary what="controls">
+            {shown('presets') && <Presets />}
+            {shown('network') && <NetworkPanel />}
+            {shown('activation') && <ActivationPanel />}
+            {shown('init') && <InitPanel side="a" />}
+            {shown('compare') && <ComparePanel />}
+            {shown('data') && <DataPanel />}
+            {shown('view') && <ViewPanel />}
+            <ExportPanel />
+          </ErrorBoundary>
+        </aside>
+      )}
       <main className="main">
         <Notice />
         <Status />

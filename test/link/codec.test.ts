@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decode, describeProblem, encode, encodeRun, resolveB, MAX_LINK_LENGTH, MIGRATIONS } from '../../src/link/codec';
+import { decode, defaultViewFlags, describeProblem, encode, encodeRun, resolveB, MAX_LINK_LENGTH, MIGRATIONS } from '../../src/link/codec';
 import {
   ACTIVATIONS,
   BIAS_INITS,
@@ -24,7 +24,10 @@ const RUNS = { numRuns: 2000, seed: 20260611 };
 
 const run = (over: Partial<RunConfig> = {}): RunConfig => ({ ...defaultRun(), ...over });
 const keysOf = (problems: Problem[]) => problems.map((p) => p.key);
-const roundTrip = (c: Config) => decode(encode(c));
+const roundTrip = (c: Config) => {
+  const { config, problems } = decode(encode(c));
+  return { config, problems };
+};
 
 describe('round trip of hand-written configurations', () => {
   const cases: [string, Config][] = [
@@ -223,7 +226,9 @@ describe('problems name the key and the value used; the rest of the link applies
 
   it('reads an empty link as the defaults without problems', () => {
     for (const text of ['', '  ', '#', '&&', 'https://example.org/initscope/', 'https://example.org/initscope/#']) {
-      expect(decode(text)).toEqual({ config: { a: run(), b: null }, problems: [] });
+      const { config, problems, view } = decode(text);
+      expect({ config, problems }).toEqual({ config: { a: run(), b: null }, problems: [] });
+      expect(view).toEqual(defaultViewFlags());
     }
   });
 
@@ -277,6 +282,19 @@ describe('problems name the key and the value used; the rest of the link applies
     expect(cut.config.a.width).toBe(64);
     expect(cut.config.a.seed).toBe('initscope');
     expect(keysOf(cut.problems)).toEqual(['']);
+  });
+
+  it('reads the classroom flags embed, hide and present beside the configuration', () => {
+    const { config, problems, view } = decode('v=1&depth=4&embed=1&hide=init,data,nope&present=1');
+    expect(config.a.depth).toBe(4);
+    expect(view).toEqual({ embed: true, hide: ['init', 'data'], present: true });
+    expect(problems).toEqual([expect.objectContaining({ key: 'hide', used: 'ignored' })]);
+    expect(encode(config, view)).toMatch(/&embed=1&hide=init,data&present=1$/);
+    expect(decode(encode(config, view)).view).toEqual(view);
+    expect(decode('embed=yes').problems[0].key).toBe('embed');
+    // They are not configuration keys: no effect on encode without them, unknown under b.
+    expect(encode(config)).not.toContain('embed');
+    expect(decode('b.embed=1').problems[0].message).toBe('unknown key');
   });
 
   it('describes problems in one line', () => {
