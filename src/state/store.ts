@@ -3,7 +3,7 @@
  * A vanilla zustand store (STYLE.md 1), so the URL sync and the worker runner subscribe outside React.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { formatValue, layerShapes, linkName, runCost, validateRun, SCALE_DEFAULTS, defaultInput, defaultWidth, type Config, type Problem, type RunConfig, type Cost, type LayerShape } from '../engine/schema';
+import { KEYS, formatValue, layerShapes, linkName, runCost, validateRun, SCALE_DEFAULTS, defaultInput, defaultWidth, type Config, type Problem, type RunConfig, type Cost, type LayerShape } from '../engine/schema';
 import { configTheory, type GradientStats, type LayerResult } from '../engine/simulate';
 import type { Stats } from '../engine/stats';
 import type { TheoryLayer } from '../engine/theory';
@@ -93,6 +93,24 @@ function diff(a: RunConfig, b: RunConfig): Partial<RunConfig> | null {
  */
 export function applyEdit(base: RunConfig, patch: Partial<RunConfig>): { config: RunConfig; problems: Problem[] } {
   const first = applyFollow(base, patch);
+  // An edit that pushes the run over its budget would make validation lower other keys the user
+  // set (n, nets, depth): refuse the edit instead, keep the configuration, and say what to lower.
+  const patched = new Set((Object.keys(patch) as (keyof RunConfig)[]).map(linkName));
+  const overBudget = first.problems.filter((p) => !patched.has(p.key) && /lower \S+ to \d+|one layer alone/.test(p.message));
+  if (overBudget.length) {
+    const cost = runCost({ ...base, ...patch } as RunConfig);
+    const what = Object.entries(patch)
+      .map(([k, v]) => `${linkName(k as keyof RunConfig)}=${formatValue(k as keyof RunConfig, v)}`)
+      .join(', ');
+    return {
+      config: base,
+      problems: overBudget.map((p) => ({
+        key: p.key,
+        message: `not changed: ${what} would cost ${cost.multiplyAdds.toExponential(2)} multiply-adds and ${(cost.bytes / 2 ** 20).toFixed(0)} MiB, over the per-run budget; ${p.message.replace(/^.*; (lower .*)$/, '$1')}`,
+        used: usedOf(base, p.key),
+      })),
+    };
+  }
   const rejected = (Object.keys(patch) as (keyof RunConfig)[]).filter((k) => first.problems.some((p) => p.key === linkName(k)));
   if (rejected.length === 0) return first;
   const kept: Partial<RunConfig> = { ...patch };
@@ -103,6 +121,12 @@ export function applyEdit(base: RunConfig, patch: Partial<RunConfig>): { config:
     return k ? [{ ...p, used: formatValue(k, second.config[k]) }] : [];
   });
   return { config: second.config, problems: [...told, ...second.problems] };
+}
+
+/** The value a configuration has for a link key, in link form. */
+function usedOf(c: RunConfig, link: string): string {
+  const entry = KEYS.find((k) => k.link === link);
+  return entry ? formatValue(entry.key, c[entry.key]) : '';
 }
 
 function applyFollow(base: RunConfig, patch: Partial<RunConfig>): { config: RunConfig; problems: Problem[] } {

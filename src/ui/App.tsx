@@ -9,6 +9,7 @@ import { formatNumber } from '../engine/report';
 import type { RunConfig } from '../engine/schema';
 import { decode, describeProblem, encode, resolveB, type PanelName } from '../link/codec';
 import { shareUrl } from '../state/urlSync';
+import type { SideResult } from '../state/store';
 import { ActivationPanel, ComparePanel, DataPanel, InitPanel, NetworkPanel, ViewPanel } from './panels';
 import { ExportPanel } from './ExportPanel';
 import { ErrorBoundary } from './ErrorBoundary';
@@ -87,9 +88,29 @@ function Notice() {
   );
 }
 
+function costText(a: SideResult | null, b: SideResult | null): string {
+  if (!a) return '';
+  const macs = a.cost.multiplyAdds + (b?.cost.multiplyAdds ?? 0);
+  const bytes = Math.max(a.cost.bytes, b?.cost.bytes ?? 0);
+  return `${formatNumber(macs, 3)} multiply-adds, ${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;
+}
+
+/** Where the numbers blew up: the first layer with non-finite values, or from which all are exact zeros. */
+export function blowUp(r: SideResult | null): string | null {
+  if (!r) return null;
+  const layers = r.layers.map((l, i) => (r.stale[i] ? undefined : l));
+  const nonFinite = layers.findIndex((l) => l !== undefined && l.pre.nonFinite > 0);
+  if (nonFinite >= 0) return `non-finite (Inf/NaN) from layer ${nonFinite + 1} on: float32 overflowed`;
+  const zeros = layers.findIndex((l) => l !== undefined && l.pre.zeroFraction === 1);
+  if (zeros >= 0) return `all exact zeros from layer ${zeros + 1} on: float32 underflowed (the theory line goes on in float64)`;
+  return null;
+}
+
 function Status() {
   const run = useApp((s) => s.run);
-  const cost = useApp((s) => s.results.a?.cost);
+  const a = useApp((s) => s.results.a);
+  const b = useApp((s) => (s.config.b ? s.results.b : null));
+  const cost = costText(a, b);
   const runner = useRunner();
   const pct = Math.round(100 * run.progress);
   return (
@@ -97,7 +118,9 @@ function Status() {
       {run.state === 'running' && (
         <>
           <progress max={100} value={pct} aria-label="Computing layers" />
-          <span>computing… {pct}%</span>
+          <span>
+            computing… {pct}% of {cost}
+          </span>
           <button type="button" className="small" onClick={() => runner?.cancel()}>
             Cancel
           </button>
@@ -105,7 +128,7 @@ function Status() {
       )}
       {run.state === 'done' && (
         <span data-testid="run-done">
-          done in {run.ms !== null ? (run.ms / 1000).toFixed(1) : '?'} s{cost ? `, ${formatNumber(cost.multiplyAdds, 3)} multiply-adds` : ''}
+          done in {run.ms !== null ? (run.ms / 1000).toFixed(1) : '?'} s{cost ? `, ${cost}` : ''}
         </span>
       )}
       {run.state === 'cancelled' && (
@@ -195,10 +218,12 @@ function Story() {
       <ul className="explain">
         <li>
           <span className="swatch a" aria-hidden="true" /> A ({preset?.labelA ?? describe(a)}): {resultA ? explanation(resultA.config, resultA.theory) : '…'}
+          {blowUp(resultA) && <strong className="blowup">; measured: {blowUp(resultA)}</strong>}
         </li>
         {b && (
           <li>
             <span className="swatch b" aria-hidden="true" /> B ({preset?.labelB ?? describe(b)}): {resultB ? explanation(resultB.config, resultB.theory) : '…'}
+            {blowUp(resultB) && <strong className="blowup">; measured: {blowUp(resultB)}</strong>}
           </li>
         )}
       </ul>

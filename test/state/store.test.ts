@@ -75,3 +75,16 @@ describe('the app store', () => {
     expect(store.getState().results.a!.layers[1]).toEqual(fakeLayer(2, 2));
   });
 });
+
+describe('the per-run budget', () => {
+  it('an edit over the budget is refused: nothing the user had changes, and the message says what to lower', () => {
+    const store = createAppStore('v=1&depth=30&width=512&n=256');
+    store.getState().edit('a', { width: 4096 });
+    const s = store.getState();
+    expect(s.config.a.width).toBe(512);
+    expect(s.config.a.n).toBe(256);
+    expect(s.problems.length).toBeGreaterThan(0);
+    expect(s.problems[0].message).toMatch(/^not changed: width=4096 would cost .* multiply-adds .* over the per-run budget; lower n to \d+ or less/);
+    expect(s.problems[0].used).toBe('256');
+  });
+});
