@@ -12,6 +12,7 @@ import { shareUrl } from '../state/urlSync';
 import type { SideResult } from '../state/store';
 import { ActivationPanel, ComparePanel, DataPanel, InitPanel, NetworkPanel, ViewPanel } from './panels';
 import { ExportPanel } from './ExportPanel';
+import { CodePanel } from './CodePanel';
 import { ErrorBoundary } from './ErrorBoundary';
 import { explanation } from './Explanation';
 import { optionFor } from './initOptions';
@@ -331,6 +332,7 @@ export function App() {
             {shown('data') && <DataPanel />}
             {shown('view') && <ViewPanel />}
             <ExportPanel />
+            <CodePanel />
           </ErrorBoundary>
         </aside>
       )}
