@@ -1,6 +1,11 @@
 /**
  * The page's side of the engine worker, without React: numbers each run, passes on only the replies
  * of the latest one, cancels, retries, and replaces a worker that fails or stops answering.
+ *
+ * The worker sees a newer run or a cancel only between two layers, and one layer of a large
+ * configuration takes seconds. So the client does not wait for it: a cancel terminates the busy
+ * worker at once, and a superseded run that keeps the worker too long is stopped the same way; the
+ * next run gets a fresh worker, made lazily as after a fault.
  */
 import { layerShapes, sizeOf } from '../engine/schema';
 import type { Reply, Request } from './protocol';
@@ -16,13 +21,24 @@ export interface EngineClientOptions {
    * `stallBudget` by default. `Infinity` turns the watchdog off.
    */
   stallMs?: number | ((runs: RunList) => number);
+  /**
+   * How long in ms the worker may stay inside a superseded run before it is terminated and the
+   * latest run is sent to a fresh worker; `SUPERSEDE_MS` by default, `Infinity` to always wait for
+   * the worker to reach a layer boundary. See `SUPERSEDE_MS`.
+   */
+  supersedeMs?: number;
+  /** Clock in ms for `supersedeMs`; `performance.now` by default. */
+  now?: () => number;
 }
 
 /** A handle on the engine worker. */
 export interface EngineClient {
   /** Starts a run with a new id and returns the id; every older run is superseded and reports nothing more. */
   run(runs: RunList): number;
-  /** Stops the current run: the listener gets `cancelled` for it and nothing else of it. */
+  /**
+   * Stops the current run at once: terminates the worker computing it (a fresh one is made on the
+   * next run), and the listener gets `cancelled` for it and nothing else of it.
+   */
   cancel(): void;
   /** Runs the last configurations again with a new id; null when there has been no run. */
   retry(): number | null;
@@ -69,13 +85,29 @@ export function stallBudget(runs: RunList): number {
   return STALL_BASE_MS + largest / SLOWEST_MULTIPLY_ADDS_PER_MS;
 }
 
+/**
+ * The default `supersedeMs`. A new run supersedes the one the worker is computing; the worker turns
+ * to it at its next layer boundary, which for a large configuration is seconds away, all of it spent
+ * on numbers nobody will see. Terminating the worker instead costs a new one: loading the cached
+ * worker module (and compiling its WebAssembly) and warming up the kernels' JIT again, some tens of
+ * ms. So a superseded run keeps the worker only while the worker has been in it for less than this:
+ * a worker in it for longer is terminated at once; one in it for less gets until then to turn to
+ * the latest run, and is terminated if it has not. A worker that has not replied yet is never
+ * replaced this way: it is still starting, and takes the latest queued run at its first turn.
+ * Thus quick runs (a whole small run takes less than this) never cost a new worker, a large run
+ * superseded during a slider drag holds the latest one up by at most about this plus a worker's
+ * start, and a medium run (layers of tens of ms) loses at most a layer it would have discarded.
+ */
+export const SUPERSEDE_MS = 150;
+
 function isTerminal(reply: Reply): boolean {
   return reply.type === 'done' || reply.type === 'cancelled' || reply.type === 'error';
 }
 
 /**
  * Creates the client. The worker is made on the first run, and again on the first run or retry
- * after a fault, so a worker script that fails to load cannot make a loop of new workers. The
+ * after a fault or a cancel, so a worker script that fails to load cannot make a loop of new
+ * workers; a superseded run can also cost a new worker (SUPERSEDE_MS). The
  * listener sees, for the latest run only, its replies in order and then at most one of `done`,
  * `cancelled` or `error`; it is never called from inside a client method.
  */
@@ -85,6 +117,9 @@ export function createEngineClient(
   options: EngineClientOptions = {},
 ): EngineClient {
   const stallOption = options.stallMs ?? stallBudget;
+  const supersedeMs = options.supersedeMs ?? SUPERSEDE_MS;
+  if (!(supersedeMs >= 0)) throw new RangeError(`supersedeMs must be a number of ms from 0, or Infinity, not ${String(supersedeMs)}`);
+  const now = options.now ?? (() => performance.now());
   const stallFor = (runs: RunList) => {
     const ms = typeof stallOption === 'function' ? stallOption(runs) : stallOption;
     if (!(ms > 0)) throw new RangeError(`stallMs must be a positive number of ms or Infinity, not ${String(ms)}`);
@@ -105,10 +140,38 @@ export function createEngineClient(
   // sees the newer run only between layers), so the wait may be longer by that run's limit.
   let olderRunMs = 0;
   let watchdog: ReturnType<typeof setTimeout> | undefined;
+  // When the worker started the run it is in: its first reply at all, the current run's first reply
+  // after a supersede, or the moment a run was sent to it idle. A superseded run is judged by it.
+  let workerRunSince = 0;
+  // True once the live worker has replied at all. Until then it is starting up (loading its module)
+  // and will take the latest of the runs queued for it at its first turn: replacing it for a
+  // supersede would only start the wait over, and could do so forever during a slider drag.
+  let answered = false;
+  // True from sending a run to a worker busy with an older one until the worker answers it.
+  let switching = false;
+  // Set while the current run waits for a worker still inside a superseded run.
+  let supersedeTimer: ReturnType<typeof setTimeout> | undefined;
 
   function stopWatchdog(): void {
     if (watchdog !== undefined) clearTimeout(watchdog);
     watchdog = undefined;
+  }
+
+  function stopSupersedeTimer(): void {
+    if (supersedeTimer !== undefined) clearTimeout(supersedeTimer);
+    supersedeTimer = undefined;
+  }
+
+  /** Terminates the live worker, whatever it is doing; the next run or retry makes a fresh one. */
+  function dropWorker(): void {
+    worker?.terminate();
+    worker = null;
+    answered = false;
+    workerRunMs = 0;
+    olderRunMs = 0;
+    switching = false;
+    stopWatchdog();
+    stopSupersedeTimer();
   }
 
   function armWatchdog(ms: number): void {
@@ -132,18 +195,24 @@ export function createEngineClient(
     // Only the live worker's first fault counts: error and messageerror may both fire, a
     // terminated worker may still have events queued.
     if (w !== worker) return;
-    w.terminate();
-    worker = null;
-    workerRunMs = 0;
-    olderRunMs = 0;
-    stopWatchdog();
+    dropWorker();
     if (active && currentId !== null) finish({ type: 'error', id: currentId, message });
   }
 
   function receive(w: Worker, reply: Reply): void {
     if (w !== worker || disposed) return;
+    if (!answered) {
+      answered = true;
+      workerRunSince = now();
+      // Its first reply is of an older run, so the current one was sent while it was starting: it
+      // may have begun a layer of that older run just before the current one arrived.
+      if (switching && reply.id !== currentId && active && currentId !== null && lastRuns) armSupersede(currentId, lastRuns, supersedeMs);
+    }
     if (reply.id === currentId) {
+      if (switching) workerRunSince = now();
+      switching = false;
       olderRunMs = 0;
+      stopSupersedeTimer();
       if (isTerminal(reply)) workerRunMs = 0;
     }
     if (!active) return;
@@ -170,29 +239,65 @@ export function createEngineClient(
     return w;
   }
 
+  /** Sends run `id` to the worker, making one if there is none; false when that failed (reported). */
+  function send(id: number, runs: RunList): boolean {
+    let w: Worker;
+    try {
+      w = worker ??= spawn();
+    } catch (error) {
+      finish({ type: 'error', id, message: `The engine worker could not be started: ${error instanceof Error ? error.message : String(error)}` });
+      return false;
+    }
+    try {
+      w.postMessage({ type: 'run', id, runs } satisfies Request);
+    } catch (error) {
+      finish({ type: 'error', id, message: `The run could not be sent to the engine worker: ${error instanceof Error ? error.message : String(error)}` });
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * In `ms`, unless the worker has answered run `id` by then: terminates it and sends `id` to a
+   * fresh worker. Nothing of `id` has reached the listener yet, so it starts there from the start.
+   */
+  function armSupersede(id: number, runs: RunList, ms: number): void {
+    stopSupersedeTimer();
+    if (!Number.isFinite(supersedeMs)) return;
+    supersedeTimer = setTimeout(() => {
+      supersedeTimer = undefined;
+      if (!active || currentId !== id || disposed) return;
+      dropWorker();
+      if (!send(id, runs)) return;
+      workerRunSince = now();
+      workerRunMs = stallMs;
+      armWatchdog(stallMs);
+    }, Math.max(0, ms));
+  }
+
   function run(runs: RunList): number {
     if (disposed) throw new Error('run() on a disposed engine client');
     const limit = stallFor(runs);
+    const superseding = active && worker !== null;
     const id = ++counter;
     currentId = id;
     active = true;
     lastRuns = runs;
     stallMs = limit;
-    try {
-      worker ??= spawn();
-    } catch (error) {
-      finish({ type: 'error', id, message: `The engine worker could not be started: ${error instanceof Error ? error.message : String(error)}` });
-      return id;
-    }
-    try {
-      worker.postMessage({ type: 'run', id, runs } satisfies Request);
-    } catch (error) {
-      finish({ type: 'error', id, message: `The run could not be sent to the engine worker: ${error instanceof Error ? error.message : String(error)}` });
-      return id;
-    }
+    stopSupersedeTimer();
+    const t = now();
+    // The worker is still inside an older run: terminate it if it has been there for a while
+    // (SUPERSEDE_MS), rather than wait for its next layer boundary.
+    if (superseding && answered && t - workerRunSince >= supersedeMs) dropWorker();
+    const fresh = !superseding || worker === null;
+    if (!send(id, runs)) return id;
+    if (fresh) workerRunSince = t;
+    switching = !fresh;
     olderRunMs = Math.max(olderRunMs, workerRunMs);
     workerRunMs = stallMs;
     armWatchdog(olderRunMs + stallMs);
+    // Give the worker until SUPERSEDE_MS after it began the older run to turn to this one.
+    if (!fresh && answered) armSupersede(id, runs, workerRunSince + supersedeMs - t);
     return id;
   }
 
@@ -200,7 +305,10 @@ export function createEngineClient(
     run,
     cancel() {
       if (!active || currentId === null) return;
-      worker?.postMessage({ type: 'cancel', id: currentId } satisfies Request);
+      // The worker would see a cancel message only after the layer it is computing, seconds on a
+      // large configuration; terminating it stops the computation now and frees its CPU. Its
+      // replies still queued are dropped with it (receive ignores a worker that is not the live one).
+      dropWorker();
       finish({ type: 'cancelled', id: currentId });
     },
     retry() {
@@ -209,9 +317,7 @@ export function createEngineClient(
     dispose() {
       disposed = true;
       active = false;
-      stopWatchdog();
-      worker?.terminate();
-      worker = null;
+      dropWorker();
     },
     get busy() {
       return active;

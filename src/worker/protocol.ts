@@ -14,7 +14,7 @@ export type Side = 'a' | 'b';
 export type Request =
   /** Run these configurations (A, then B if present); a newer run supersedes every older one. */
   | { type: 'run'; id: number; runs: { side: Side; config: RunConfig }[] }
-  /** Stop run `id` between two layers. */
+  /** Stop run `id` between two layers (the client now terminates a busy worker instead; the handler still honours this). */
   | { type: 'cancel'; id: number }
   /** Test-only fault injection: throw inside the worker (`error`) or while handling run `id`. */
   | { type: 'crash'; mode: 'throw' | 'exit' };

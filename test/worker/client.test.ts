@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultRun, validateRun } from '../../src/engine/schema';
-import { createEngineClient, stallBudget, type EngineClientOptions } from '../../src/worker/client';
+import { createEngineClient, stallBudget, SUPERSEDE_MS, type EngineClientOptions } from '../../src/worker/client';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
 import { label, runA, runAB, settle, sideLabels, small, terminal } from './fixtures';
@@ -228,11 +228,71 @@ describe('the engine client', () => {
     expect(cancelledInside).toBe(false);
     expect(t.of(1)).toEqual(['start a', 'forward a 1', 'cancelled']);
     expect(t.client.busy).toBe(false);
-    // The worker was told, and stopped: it posted its own cancelled and no layer after forward 2.
+    // The worker was not asked to stop between layers: it was terminated, and dispatched nothing more.
     const worker = t.workers[0];
-    expect(worker.received.map((q) => q.type)).toEqual(['run', 'cancel']);
-    expect(worker.dispatched.map((d) => label(d.reply)).slice(-1)).toEqual(['cancelled']);
-    expect(worker.dispatched.length).toBeLessThanOrEqual(4);
+    expect(worker.terminated).toBe(true);
+    expect(worker.received.map((q) => q.type)).toEqual(['run']);
+    expect(worker.dispatched.map((d) => label(d.reply))).toEqual(['start a', 'forward a 1']);
+  });
+
+  it('cancel terminates the busy worker at once; the next run works on a fresh one, and no reply of the cancelled run arrives', async () => {
+    const t = setup();
+    t.client.run(runAB);
+    await t.until((r) => r.type === 'forward');
+    const first = t.workers[0];
+    t.client.cancel();
+    // Terminated inside cancel(), not at the worker's next layer boundary.
+    expect(first.terminated).toBe(true);
+    expect(t.client.busy).toBe(false);
+    // A reply of the cancelled run already on its way (queued before the terminate) is dropped,
+    // and so is anything else the dead worker might still deliver.
+    first.dispatchEvent(new MessageEvent('message', { data: { type: 'forward', id: 1, side: 'a', layer: { index: 9 } } }));
+    first.dispatchEvent(new MessageEvent('message', { data: { type: 'done', id: 1, ms: 1 } satisfies Reply }));
+    first.fail('late error of a terminated worker');
+    await t.until(terminal(1));
+    await settle();
+    const cancelledAt = t.replies.findIndex((r) => r.type === 'cancelled');
+    expect(t.replies.slice(cancelledAt).map((r) => `${r.type} ${r.id}`)).toEqual(['cancelled 1']);
+
+    const id = t.client.run(runA);
+    expect(t.workers).toHaveLength(2);
+    await t.until(terminal(id));
+    expect(t.workers[1].received).toEqual([{ type: 'run', id, runs: runA }]);
+    expect(t.of(id)).toEqual([...sideLabels('a', 4), 'done']);
+    // Nothing of run 1 after its cancelled, from either worker.
+    expect(t.replies.slice(cancelledAt + 1).every((r) => r.id === id)).toBe(true);
+    expect(t.workers[1].terminated).toBe(false);
+  });
+
+  it('cancel stops a worker stuck in a long layer without waiting for it', async () => {
+    // A worker inside one long layer answers nothing; cancel must not depend on it.
+    const worker = new ManualWorker();
+    const replies: Reply[] = [];
+    const client = createEngineClient(() => worker as unknown as Worker, (r) => replies.push(r));
+    client.run(runA);
+    worker.emit({ type: 'start', id: 1, side: 'a' } as Reply);
+    const t0 = performance.now();
+    client.cancel();
+    await Promise.resolve();
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(worker.terminated).toBe(true);
+    expect(replies.map((r) => r.type)).toEqual(['start', 'cancelled']);
+    expect(worker.received.map((q) => q.type)).toEqual(['run']);
+  });
+
+  it('cancel without a run in progress keeps the idle worker', async () => {
+    const t = setup();
+    t.client.cancel();
+    t.client.run(runA);
+    await t.until(terminal(1));
+    t.client.cancel();
+    await settle();
+    expect(t.workers).toHaveLength(1);
+    expect(t.workers[0].terminated).toBe(false);
+    expect(t.replies.some((r) => r.type === 'cancelled')).toBe(false);
+    t.client.run(runA);
+    await t.until(terminal(2));
+    expect(t.workers).toHaveLength(1);
   });
 
   it('a worker that cannot be made is an error of that run, and the next run tries again', async () => {
@@ -281,6 +341,11 @@ describe('the engine client', () => {
     expect(t.workers).toHaveLength(0);
   });
 
+  it('rejects a supersede limit that is not a number from 0, naming it', () => {
+    expect(() => setup({ supersedeMs: -1 })).toThrow('supersedeMs must be a number of ms from 0, or Infinity, not -1');
+    expect(() => setup({ supersedeMs: Number.NaN })).toThrow('not NaN');
+  });
+
   it('rejects a stall limit that is not a positive number, naming it', () => {
     const t = setup({ stallMs: 0 });
     expect(() => t.client.run(runA)).toThrow('stallMs must be a positive number of ms or Infinity, not 0');
@@ -302,6 +367,7 @@ describe('the stall watchdog, on a fake clock', () => {
     const replies: Reply[] = [];
     const client = createEngineClient(() => worker as unknown as Worker, (r) => replies.push(r), {
       stallMs: (runs) => (runs[0].config.width === 32 ? 300 : 100),
+      supersedeMs: Infinity,
     });
     client.run(slow);
     worker.emit(progress(1));
@@ -324,19 +390,257 @@ describe('the stall watchdog, on a fake clock', () => {
 
   it('a stale reply shows the worker alive; after cancel nothing is watched', () => {
     vi.useFakeTimers();
-    const worker = new ManualWorker();
-    const client = createEngineClient(() => worker as unknown as Worker, () => {}, { stallMs: 100 });
+    const workers: ManualWorker[] = [];
+    const faults: Reply[] = [];
+    const client = createEngineClient(
+      () => {
+        workers.push(new ManualWorker());
+        return workers.at(-1) as unknown as Worker;
+      },
+      (r) => faults.push(r),
+      { stallMs: 100, supersedeMs: Infinity },
+    );
     client.run(runA);
     client.run(runA);
     // The limit is 100 + 100 ms here: run 1 may still be inside a layer.
     vi.advanceTimersByTime(150);
-    worker.emit(progress(1));
+    workers[0].emit(progress(1));
     vi.advanceTimersByTime(150);
-    expect(worker.terminated).toBe(false);
+    expect(workers[0].terminated).toBe(false);
     client.cancel();
+    // The cancel terminated the worker itself; no watchdog is left to fire for it.
+    expect(workers[0].terminated).toBe(true);
     vi.advanceTimersByTime(10_000);
-    expect(worker.terminated).toBe(false);
-    expect(worker.received.map((q) => q.type)).toEqual(['run', 'run', 'cancel']);
+    expect(workers[0].received.map((q) => q.type)).toEqual(['run', 'run']);
+    expect(workers).toHaveLength(1);
+    return Promise.resolve().then(() => expect(faults.map((r) => `${r.type} ${r.id}`)).toEqual(['cancelled 2']));
+  });
+});
+
+describe('a superseded run does not hold the worker for long (supersedeMs), on a fake clock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const progress = (id: number): Reply => ({ type: 'forward', id, side: 'a', layer: null as never });
+
+  /** A client over manual workers with a 100 ms supersede limit, the clock being the fake Date. */
+  function manual(supersedeMs = 100) {
+    vi.useFakeTimers();
+    const workers: ManualWorker[] = [];
+    const replies: Reply[] = [];
+    const client = createEngineClient(
+      () => {
+        workers.push(new ManualWorker());
+        return workers.at(-1) as unknown as Worker;
+      },
+      (r) => replies.push(r),
+      { stallMs: Infinity, supersedeMs, now: () => Date.now() },
+    );
+    const seen = () => replies.map((r) => `${r.type} ${r.id}`);
+    return { client, workers, replies, seen };
+  }
+
+  it('the default is SUPERSEDE_MS, 150 ms', () => {
+    expect(SUPERSEDE_MS).toBe(150);
+  });
+
+  it('a run superseded after the limit is stopped at once: its worker is terminated, the new run goes to a fresh one', () => {
+    const t = manual();
+    t.client.run(runA);
+    t.workers[0].emit(progress(1));
+    vi.advanceTimersByTime(100);
+    const id = t.client.run(runAB);
+    expect(t.workers[0].terminated).toBe(true);
+    expect(t.workers).toHaveLength(2);
+    expect(t.workers[0].received).toEqual([{ type: 'run', id: 1, runs: runA }]);
+    expect(t.workers[1].received).toEqual([{ type: 'run', id, runs: runAB }]);
+    // The dead worker's late replies, of either run, are dropped; the fresh worker's are passed on.
+    t.workers[0].emit(progress(1));
+    t.workers[0].emit(progress(2));
+    t.workers[1].emit(progress(2));
+    t.workers[1].emit({ type: 'done', id: 2, ms: 1 });
+    expect(t.seen()).toEqual(['forward 1', 'forward 2', 'done 2']);
+  });
+
+  it('a run superseded early keeps its worker when the worker turns to the new run in time', () => {
+    const t = manual();
+    t.client.run(runA);
+    vi.advanceTimersByTime(40);
+    t.client.run(runA);
+    vi.advanceTimersByTime(40);
+    // The worker reached a layer boundary and began run 2.
+    t.workers[0].emit(progress(2));
+    vi.advanceTimersByTime(30);
+    expect(t.workers).toHaveLength(1);
+    expect(t.workers[0].terminated).toBe(false);
+    // Run 3 supersedes run 2, which the worker began 30 ms ago: it is sent to the same worker.
+    t.client.run(runA);
+    expect(t.workers).toHaveLength(1);
+    expect(t.workers[0].received.map((q) => `${q.type} ${(q as { id: number }).id}`)).toEqual(['run 1', 'run 2', 'run 3']);
+  });
+
+  it('judges a superseded run by when the worker began it, not by when the first run was sent', () => {
+    const t = manual();
+    t.client.run(runA);
+    vi.advanceTimersByTime(90);
+    t.client.run(runA);
+    vi.advanceTimersByTime(5);
+    t.workers[0].emit(progress(2));
+    vi.advanceTimersByTime(50);
+    // 145 ms since run 1 was sent, 50 ms since the worker began run 2: no new worker.
+    t.client.run(runA);
+    expect(t.workers).toHaveLength(1);
+    t.workers[0].emit(progress(3));
+    vi.advanceTimersByTime(1000);
+    expect(t.workers).toHaveLength(1);
+    expect(t.seen()).toEqual(['forward 2', 'forward 3']);
+  });
+
+  it('a worker that does not turn to the new run by the limit is terminated, and the run is sent again to a fresh one', () => {
+    const t = manual();
+    t.client.run(runA);
+    t.workers[0].emit(progress(1));
+    vi.advanceTimersByTime(30);
+    const id = t.client.run(runAB);
+    // The worker is inside a long layer of run 1: it answers nothing until 100 ms after it began run 1.
+    vi.advanceTimersByTime(69);
+    expect(t.workers).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(t.workers[0].terminated).toBe(true);
+    expect(t.workers).toHaveLength(2);
+    expect(t.workers[1].received).toEqual([{ type: 'run', id, runs: runAB }]);
+    // The same run, under the same id: nothing of it had reached the listener yet.
+    t.workers[0].emit(progress(id));
+    t.workers[1].emit(progress(id));
+    t.workers[1].emit({ type: 'done', id, ms: 1 });
+    expect(t.seen()).toEqual(['forward 1', 'forward 2', 'done 2']);
+    expect(t.client.busy).toBe(false);
+  });
+
+  it('several runs in a burst cost at most one new worker, for the latest run', () => {
+    const t = manual();
+    t.client.run(runA);
+    t.workers[0].emit(progress(1));
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(10);
+      t.client.run(runA);
+    }
+    vi.advanceTimersByTime(1000);
+    expect(t.workers).toHaveLength(2);
+    expect(t.workers[1].received.map((q) => (q as { id: number }).id)).toEqual([6]);
+  });
+
+  it('a worker still starting (no reply yet) is never replaced for a supersede: it takes the latest queued run', () => {
+    // Were it replaced, a worker slower to load than the limit would be replaced on every run of a drag.
+    const t = manual();
+    for (let i = 0; i < 10; i++) {
+      t.client.run(runA);
+      vi.advanceTimersByTime(120);
+    }
+    expect(t.workers).toHaveLength(1);
+    // It loads, and answers the latest run first (the handler computes only the last of a burst).
+    t.workers[0].emit(progress(10));
+    t.workers[0].emit({ type: 'done', id: 10, ms: 1 });
+    expect(t.seen()).toEqual(['forward 10', 'done 10']);
+    expect(t.workers).toHaveLength(1);
+    // Once it has answered, the limit applies.
+    t.client.run(runA);
+    vi.advanceTimersByTime(50);
+    t.client.run(runA);
+    vi.advanceTimersByTime(100);
+    expect(t.workers).toHaveLength(2);
+    expect(t.workers[1].received.map((q) => (q as { id: number }).id)).toEqual([12]);
+  });
+
+  it("a run sent while the worker was starting gets the limit from the worker's first reply, if that is of an older run", () => {
+    const t = manual();
+    t.client.run(runA);
+    vi.advanceTimersByTime(30);
+    t.client.run(runAB);
+    vi.advanceTimersByTime(500);
+    expect(t.workers).toHaveLength(1);
+    // Its first reply is of run 1: it began run 1 before run 2 arrived, and may be inside a layer of it.
+    t.workers[0].emit(progress(1));
+    vi.advanceTimersByTime(99);
+    expect(t.workers).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(t.workers[0].terminated).toBe(true);
+    expect(t.workers[1].received).toEqual([{ type: 'run', id: 2, runs: runAB }]);
+    expect(t.seen()).toEqual([]);
+  });
+
+  it('a cancel or a finished run clears the pending replacement', () => {
+    const t = manual();
+    t.client.run(runA);
+    vi.advanceTimersByTime(10);
+    t.client.run(runA);
+    t.client.cancel();
+    vi.advanceTimersByTime(1000);
+    // The cancel terminated the worker; no replacement was made for the cancelled run.
+    expect(t.workers).toHaveLength(1);
+    expect(t.workers[0].terminated).toBe(true);
+
+    t.client.run(runA);
+    expect(t.workers).toHaveLength(2);
+    t.workers[1].emit({ type: 'done', id: 3, ms: 1 });
+    vi.advanceTimersByTime(1000);
+    // Idle after done: a new run goes to the same worker, whatever the time.
+    t.client.run(runA);
+    vi.advanceTimersByTime(50);
+    t.workers[1].emit(progress(4));
+    vi.advanceTimersByTime(1000);
+    expect(t.workers).toHaveLength(2);
+  });
+
+  it('Infinity always waits for the worker', () => {
+    const t = manual(Infinity);
+    t.client.run(runA);
+    vi.advanceTimersByTime(10_000);
+    t.client.run(runA);
+    vi.advanceTimersByTime(10_000);
+    expect(t.workers).toHaveLength(1);
+    expect(t.workers[0].terminated).toBe(false);
+  });
+
+  it('a fresh worker that cannot be made for the resent run is an error of that run', () => {
+    vi.useFakeTimers();
+    let made = 0;
+    const first = new ManualWorker();
+    const replies: Reply[] = [];
+    const client = createEngineClient(
+      () => {
+        if (made++ > 0) throw new Error('out of workers');
+        return first as unknown as Worker;
+      },
+      (r) => replies.push(r),
+      { stallMs: Infinity, supersedeMs: 100, now: () => Date.now() },
+    );
+    client.run(runA);
+    first.emit(progress(1));
+    vi.advanceTimersByTime(50);
+    client.run(runA);
+    vi.advanceTimersByTime(60);
+    expect(first.terminated).toBe(true);
+    expect(client.busy).toBe(false);
+    return Promise.resolve().then(() => {
+      expect(replies.map((r) => `${r.type} ${r.id}`)).toEqual(['forward 1', 'error 2']);
+      expect(replies.at(-1)).toEqual({ type: 'error', id: 2, message: 'The engine worker could not be started: out of workers' });
+    });
+  });
+
+  it('in-process: a superseded slow run on real timers ends with only the latest run, on a fresh worker', async () => {
+    // Replies 60 ms apart stand for slow layers; a 100 ms limit replaces the worker.
+    const t = setup({ supersedeMs: 100 }, () => {}, 60);
+    t.client.run(runAB);
+    await t.until((r) => r.id === 1 && r.type === 'forward');
+    const id = t.client.run(runA);
+    await t.until(terminal(id));
+    await settle(200);
+    expect(t.workers.length).toBe(2);
+    expect(t.workers[0].terminated).toBe(true);
+    expect(t.of(id)).toEqual([...sideLabels('a', 4), 'done']);
+    expect(t.replies.filter((r) => r.id === 1).map(label)).toEqual(['start a', 'forward a 1']);
   });
 });
 
