@@ -241,9 +241,9 @@ function Charts() {
   const comparing = useApp((s) => s.config.b !== null);
   const failed = useApp((s) => s.run.state === 'error' || s.run.state === 'cancelled');
   const [ref, width] = useWidth(900);
-  const labelA = preset?.labelA ?? 'A';
-  const labelB = preset?.labelB ?? 'B';
   if (!a) return <p className="placeholder">Starting the engine…</p>;
+  const labelA = preset?.labelA ?? describe(a.config);
+  const labelB = preset?.labelB ?? (b ? describe(b.config) : 'B');
   const bShown = comparing && b ? b : undefined;
   const staleCount = a.stale.filter(Boolean).length + (bShown?.stale.filter(Boolean).length ?? 0);
   const total = a.stale.length + (bShown?.stale.length ?? 0);
