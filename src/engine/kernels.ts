@@ -3,6 +3,7 @@
  * kernels and the fallback where WebAssembly SIMD is missing. Callers only see the `Kernels` interface.
  * Sums run in float64 and round to float32 once when stored.
  */
+import { wasmKernels } from './wasm';
 
 /** Geometry of a convolution over one sample: input [C, H, W], output [O, OH, OW]. */
 export interface ConvGeometry {
@@ -188,3 +189,11 @@ export const referenceKernels: Kernels = {
     return total;
   },
 };
+
+let cachedDefault: Kernels | undefined;
+
+/** The kernels the passes use unless told otherwise: WebAssembly SIMD where available, else `referenceKernels`. */
+export function defaultKernels(): Kernels {
+  cachedDefault ??= wasmKernels() ?? referenceKernels;
+  return cachedDefault;
+}

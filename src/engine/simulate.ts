@@ -6,7 +6,7 @@
  */
 import { activation, type ActivationFn } from './activations';
 import { biasMoments, drawBiases, drawWeights, weightRule } from './initializers';
-import { referenceKernels, type ConvGeometry, type Kernels } from './kernels';
+import { defaultKernels, type ConvGeometry, type Kernels } from './kernels';
 import { stream } from './rng';
 import { layerShapes, runCost, sizeOf, type Cost, type LayerShape, type RunConfig } from './schema';
 import { summarize, type Stats } from './stats';
@@ -139,7 +139,7 @@ function sumSquaresPerSample(x: Float32Array, n: number): Float64Array {
  * Runs a validated configuration layer by layer. All `nets` networks advance together, so each
  * layer's statistics are pooled over every network before the layer is yielded.
  */
-export function* simulate(c: RunConfig, kernels: Kernels = referenceKernels): Generator<EngineEvent, RunResult, void> {
+export function* simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Generator<EngineEvent, RunResult, void> {
   const act = activation(c.act, c.slope);
   const shapes = layerShapes(c);
   const theoryLayers = configTheory(c, act);

@@ -119,6 +119,27 @@ describe('the app in Chromium', () => {
     await page.close();
   }, 300_000);
 
+  it('records the time from a control change to the first and the last layer drawn (default and large runs)', async () => {
+    for (const [name, link] of [
+      ['default', 'v=1&net=mlp&in=512&depth=30&width=512&act=relu&init=lecun_normal&n=256'],
+      ['large', 'v=1&net=mlp&in=1024&depth=50&width=1024&act=relu&init=lecun_normal&n=1024'],
+    ] as const) {
+      const { page, errors } = await openPage(app, link);
+      await waitDone(page, 600_000);
+      const before = await tableRows(page);
+      const t0 = Date.now();
+      // The control change: LeCun normal to He normal, the lesson of the first preset.
+      await page.getByLabel('Initializer', { exact: true }).selectOption({ label: 'HeNormal(scale, fan_option)' });
+      await expect.poll(() => tableRows(page).then((rows) => rows[0][3]), { timeout: 600_000, interval: 20 }).not.toBe(before[0][3]);
+      timings[`${name}FirstLayerMs`] = Date.now() - t0;
+      await waitDone(page, 600_000);
+      timings[`${name}LastLayerMs`] = Date.now() - t0;
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+    console.log('browser timings (ms):', JSON.stringify(timings));
+  }, 1_500_000);
+
   it('back and forward load the configuration they name', async () => {
     const { page, errors } = await openPage(app, SMALL);
     await waitDone(page);
