@@ -240,6 +240,7 @@ function Charts() {
   const b = useApp((s) => s.results.b);
   const comparing = useApp((s) => s.config.b !== null);
   const failed = useApp((s) => s.run.state === 'error' || s.run.state === 'cancelled');
+  const present = useApp((s) => s.flags.present);
   const [ref, width] = useWidth(900);
   if (!a) return <p className="placeholder">Starting the engine…</p>;
   const labelA = preset?.labelA ?? describe(a.config);
@@ -270,6 +271,7 @@ function Charts() {
         labelA={labelA}
         labelB={labelB}
         width={width}
+        height={present ? 400 : 300}
       />
       </div>
       <div data-export="histograms">
@@ -285,6 +287,8 @@ function Charts() {
         labelA={labelA}
         labelB={labelB}
         width={width}
+        cellHeight={present ? 150 : undefined}
+        maxCells={present ? 15 : undefined}
       />
       </div>
       {isConv && (
