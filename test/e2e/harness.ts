@@ -29,6 +29,20 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** Debian's chromium with a fresh profile, a 1280x720 viewport, downloads accepted. */
+export async function launchBrowser(): Promise<{ context: BrowserContext; profile: string }> {
+  const profile = mkdtempSync(join(tmpdir(), 'initscope-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 720 },
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return { context, profile };
+}
+
 /** Builds and serves the site and opens a browser on it. */
 export async function startApp(): Promise<App> {
   const root = resolve(__dirname, '../..');
@@ -37,14 +51,7 @@ export async function startApp(): Promise<App> {
   const server: PreviewServer = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
   const address = server.httpServer.address();
   const port = typeof address === 'object' && address ? address.port : 4173;
-  const profile = mkdtempSync(join(tmpdir(), 'initscope-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 720 },
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  const { context, profile } = await launchBrowser();
   return {
     url: `http://127.0.0.1:${port}/`,
     context,

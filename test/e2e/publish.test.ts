@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'vite';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { main } from '../../src/cli/simulate';
-import { SCREENSHOTS } from './harness';
+import { launchBrowser, SCREENSHOTS } from './harness';
 
 const SUB = '/teaching/initscope/';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.svg': 'image/svg+xml' };
@@ -46,14 +46,7 @@ describe('the published site', () => {
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     const address = server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}${SUB}`;
-    profile = mkdtempSync(join(tmpdir(), 'initscope-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      acceptDownloads: true,
-      viewport: { width: 1280, height: 720 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    ({ context, profile } = await launchBrowser());
   }, 180_000);
 
   afterAll(async () => {
