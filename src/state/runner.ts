@@ -7,6 +7,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import { resolveB } from '../link/codec';
 import { createEngineClient, type EngineClient, type RunList } from '../worker/client';
 import type { AppState } from './store';
+import type { Reply } from '../worker/protocol';
 
 /** Delay between the last configuration change and the run, in ms. */
 export const DEBOUNCE_MS = 120;
@@ -26,10 +27,29 @@ export function runsOf(state: AppState): RunList {
 
 /** Starts running the store's configuration now and after every change. */
 export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker, debounceMs = DEBOUNCE_MS): Runner {
-  const client: EngineClient = createEngineClient(makeWorker, (reply) => store.getState().receive(reply));
+  // Replies are applied once per frame, in order: a fast worker can answer hundreds of times a
+  // second, and one store update (one React render) per reply would keep the page from responding.
+  let queue: Reply[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length) store.getState().receiveAll(batch);
+  };
+  const frame = typeof requestAnimationFrame === 'function' ? (f: () => void) => requestAnimationFrame(f) : (f: () => void) => setTimeout(f, 16);
+  const client: EngineClient = createEngineClient(makeWorker, (reply) => {
+    queue.push(reply);
+    if (!scheduled) {
+      scheduled = true;
+      frame(flush);
+    }
+  });
   let timer: ReturnType<typeof setTimeout> | null = null;
   const go = () => {
     timer = null;
+    // Replies still queued belong to the run being replaced: apply them first, in order.
+    flush();
     const id = client.run(runsOf(store.getState()));
     store.getState().startRun(id);
   };
@@ -42,6 +62,7 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
   });
   return {
     retry() {
+      flush();
       const id = client.retry();
       if (id !== null) store.getState().startRun(id);
       else go();

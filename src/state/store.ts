@@ -74,6 +74,8 @@ export interface AppState {
   dismissProblems(): void;
   /** Applies a worker reply; replies of other runs than the current one are ignored. */
   receive(reply: Reply): void;
+  /** Applies several replies in order, as one update of the store. */
+  receiveAll(replies: Reply[]): void;
   /** Marks a new run as started. */
   startRun(id: number): void;
 }
@@ -221,62 +223,68 @@ export function createAppStore(initialLink = ''): StoreApi<AppState> {
     },
 
     receive(reply) {
-      const state = get();
-      if (reply.id !== state.run.id) return;
-      const step = () => {
-        const done = get().run.done + 1;
-        set({ run: { ...get().run, done, progress: Math.min(1, done / Math.max(1, get().run.total)) } });
-      };
-      switch (reply.type) {
-        case 'start': {
-          const previous = state.results[reply.side];
-          const depth = reply.shapes.length;
-          const layers = Array.from({ length: depth }, (_, i) => previous?.layers[i]);
-          const result: SideResult = {
-            config: reply.config,
-            cost: reply.cost,
-            shapes: reply.shapes,
-            theory: reply.theory,
-            input: reply.input,
-            layers,
-            // Only what the previous run left is stale; empty layers are simply not computed yet.
-            stale: layers.map((l) => l !== undefined),
-          };
-          set({ results: { ...state.results, [reply.side]: result } });
-          if (!state.config.b && reply.side === 'a' && state.results.b) set({ results: { ...get().results, b: null } });
-          break;
-        }
-        case 'forward': {
-          const r = state.results[reply.side];
-          if (!r) return;
-          const layers = r.layers.slice();
-          const stale = r.stale.slice();
-          layers[reply.layer.index - 1] = reply.layer;
-          stale[reply.layer.index - 1] = false;
-          set({ results: { ...state.results, [reply.side]: { ...r, layers, stale } } });
-          step();
-          break;
-        }
-        case 'backward': {
-          const r = state.results[reply.side];
-          const layer = r?.layers[reply.index - 1];
-          if (!r || !layer) return;
-          const layers = r.layers.slice();
-          layers[reply.index - 1] = { ...layer, gradient: reply.gradient as GradientStats };
-          set({ results: { ...state.results, [reply.side]: { ...r, layers } } });
-          step();
-          break;
-        }
-        case 'done':
-          set({ run: { ...state.run, state: 'done', progress: 1, ms: reply.ms } });
-          break;
-        case 'cancelled':
-          set({ run: { ...state.run, state: 'cancelled' } });
-          break;
-        case 'error':
-          set({ run: { ...state.run, state: 'error', message: reply.message } });
-          break;
-      }
+      get().receiveAll([reply]);
+    },
+
+    receiveAll(replies) {
+      // One store update for a batch of replies: the worker can answer faster than React can draw.
+      let state: Pick<AppState, 'config' | 'run' | 'results'> = get();
+      for (const reply of replies) state = applyReply(state, reply);
+      const current = get();
+      if (state.run !== current.run || state.results !== current.results) set({ run: state.run, results: state.results });
     },
   }));
+}
+
+type ReplyState = Pick<AppState, 'config' | 'run' | 'results'>;
+
+/** The state after one worker reply; replies of other runs than the current one change nothing. */
+export function applyReply(state: ReplyState, reply: Reply): ReplyState {
+  if (reply.id !== state.run.id) return state;
+  const step = (results: AppState['results']): ReplyState => {
+    const done = state.run.done + 1;
+    return { ...state, results, run: { ...state.run, done, progress: Math.min(1, done / Math.max(1, state.run.total)) } };
+  };
+  switch (reply.type) {
+    case 'start': {
+      const previous = state.results[reply.side];
+      const layers = Array.from({ length: reply.shapes.length }, (_, i) => previous?.layers[i]);
+      const result: SideResult = {
+        config: reply.config,
+        cost: reply.cost,
+        shapes: reply.shapes,
+        theory: reply.theory,
+        input: reply.input,
+        layers,
+        // Only what the previous run left is stale; empty layers are simply not computed yet.
+        stale: layers.map((l) => l !== undefined),
+      };
+      const results = { ...state.results, [reply.side]: result };
+      if (!state.config.b && reply.side === 'a') results.b = null;
+      return { ...state, results };
+    }
+    case 'forward': {
+      const r = state.results[reply.side];
+      if (!r) return state;
+      const layers = r.layers.slice();
+      const stale = r.stale.slice();
+      layers[reply.layer.index - 1] = reply.layer;
+      stale[reply.layer.index - 1] = false;
+      return step({ ...state.results, [reply.side]: { ...r, layers, stale } });
+    }
+    case 'backward': {
+      const r = state.results[reply.side];
+      const layer = r?.layers[reply.index - 1];
+      if (!r || !layer) return state;
+      const layers = r.layers.slice();
+      layers[reply.index - 1] = { ...layer, gradient: reply.gradient as GradientStats };
+      return step({ ...state.results, [reply.side]: { ...r, layers } });
+    }
+    case 'done':
+      return { ...state, run: { ...state.run, state: 'done', progress: 1, ms: reply.ms } };
+    case 'cancelled':
+      return { ...state, run: { ...state.run, state: 'cancelled' } };
+    case 'error':
+      return { ...state, run: { ...state.run, state: 'error', message: reply.message } };
+  }
 }
