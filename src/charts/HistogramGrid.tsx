@@ -4,7 +4,8 @@
  * memoized component, so a layer arriving from the worker redraws only its own cell (and, on the
  * shared axis, the cells whose common x domain it widens).
  */
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useFocus } from './useFocus';
+import { memo, useMemo, useState, type ReactNode } from 'react';
 import { area, curveStepAfter, line, scaleLinear, scaleSymlog } from 'd3';
 import type { Activation } from '../engine/schema';
 import type { LayerResult } from '../engine/simulate';
@@ -440,18 +441,8 @@ export function HistogramGrid(props: HistogramGridProps) {
   const count = Math.max(0, Math.floor(toNumber(depth)) || 0);
   const limit = Math.max(2, Math.floor(maxCells));
   const [showAll, setShowAll] = useState(false);
-  const [hovered, setHovered] = useState<number | null>(null);
-  const active = focused !== undefined ? focused : hovered;
-
   // The cells get one callback for their whole life, so a new onFocus from the parent does not redraw them.
-  const onFocusRef = useRef(onFocus);
-  useEffect(() => {
-    onFocusRef.current = onFocus;
-  }, [onFocus]);
-  const activate = useCallback((position: number | null) => {
-    setHovered(position);
-    onFocusRef.current?.(position);
-  }, []);
+  const { active, activate } = useFocus(focused, onFocus);
 
   const sampled = count > limit;
   const shown = useMemo(

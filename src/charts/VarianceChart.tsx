@@ -3,7 +3,8 @@
  * beside the mean-field theory, on log scales, in two panels that share one x scale. Values a log
  * axis cannot hold (0, Inf, NaN) are pinned to strips at the axis edges with their own marker.
  */
-import { memo, useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useFocus } from './useFocus';
+import { memo, useId, useMemo, type KeyboardEvent } from 'react';
 import { area, line, scaleLinear, scaleLog, ticks as linearTicks } from 'd3';
 import type { LayerResult } from '../engine/simulate';
 import type { TheoryLayer } from '../engine/theory';
@@ -420,16 +421,8 @@ export function VarianceChart(props: VarianceChartProps) {
   const { a, b, theoryA, theoryB, showTheory, focused, onFocus, labelA = 'A', labelB = 'B', width = 1240, height = 300 } = props;
   const comparing = b !== undefined;
   const depth = Math.max(a.length, theoryA.length, b?.length ?? 0, theoryB?.length ?? 0);
-  const [hovered, setHovered] = useState<number | null>(null);
-  const active = focused !== undefined ? focused : hovered;
-  const onFocusRef = useRef(onFocus);
-  useEffect(() => {
-    onFocusRef.current = onFocus;
-  }, [onFocus]);
-  const activate = useCallback((position: number | null) => {
-    setHovered(position);
-    onFocusRef.current?.(position);
-  }, []);
+  // The cells get one callback for their whole life, so a new onFocus from the parent does not redraw them.
+  const { active, activate } = useFocus(focused, onFocus);
 
   const runs = useMemo(() => {
     const list: { key: 'a' | 'b'; label: string; layers: (LayerResult | undefined)[]; theory: TheoryLayer[] }[] = [

@@ -29,8 +29,9 @@ function describe(c: RunConfig): string {
 }
 
 function usePreset(): Preset | null {
-  const link = useApp((s) => encode(s.config));
-  return PRESET_LINKS.get(link) ?? null;
+  // Encode once per configuration, not on every store update (results stream in once a frame).
+  const config = useApp((s) => s.config);
+  return useMemo(() => PRESET_LINKS.get(encode(config)) ?? null, [config]);
 }
 
 function useWidth(fallback: number): [React.RefObject<HTMLDivElement | null>, number] {

@@ -83,12 +83,10 @@ describe('stress', () => {
     await waitDone(page);
     const heap: Record<number, number> = {};
     for (let run = 1; run <= 200; run++) {
-      const before = await page.getByTestId('run-done').textContent();
       await page.getByRole('button', { name: 'New seed' }).click();
       // Each new seed is a new run: wait for it to be done (its status line differs or reappears).
       await expect.poll(async () => (await page.getByTestId('run-done').count()) === 1 && (await tableRows(page))[0][2] !== '…', { timeout: 60_000 }).toBe(true);
       await waitDone(page);
-      void before;
       if (run === 20 || run === 100 || run === 200) heap[run] = await heapAfterGc(page);
     }
     console.log(`heap after GC (MiB): ${Object.entries(heap).map(([k, v]) => `run ${k}: ${(v / 2 ** 20).toFixed(2)}`).join(', ')}`);
