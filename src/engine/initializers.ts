@@ -107,26 +107,19 @@ export function drawWeights(c: RunConfig, shape: LayerShape, network: number): F
   const rng = stream(c.seed, 'weight', network, shape.index);
   switch (rule.draw) {
     case 'normal':
-      for (let i = 0; i < count; i++) w[i] = rule.std * rng.normal();
+      rng.fillNormal(w, rule.std);
       break;
-    case 'truncated': {
+    case 'truncated':
       // Keras: N(0, (std/0.8796)^2) cut at two of its stds. Rejected draws are replaced from a separate
       // stream so that the accepted elements stay aligned with the plain normal draws.
-      const extra = stream(c.seed, 'weight-extra', network, shape.index);
-      const sigma = rule.std / TRUNCATED_STD;
-      for (let i = 0; i < count; i++) {
-        let z = rng.normal();
-        while (z < -2 || z > 2) z = extra.normal();
-        w[i] = sigma * z;
-      }
+      rng.fillTruncatedNormal(w, rule.std / TRUNCATED_STD, stream(c.seed, 'weight-extra', network, shape.index));
       break;
-    }
     case 'uniform':
-      for (let i = 0; i < count; i++) w[i] = rule.bound * (2 * rng.uniform() - 1);
+      rng.fillUniform(w, rule.bound);
       break;
     case 'orthogonal': {
       const z = new Float64Array(count);
-      for (let i = 0; i < count; i++) z[i] = rng.normal();
+      rng.fillNormal(z);
       const q = orthonormalize(z, out, shape.fanIn);
       for (let i = 0; i < count; i++) w[i] = c.scale * q[i];
       break;

@@ -10,6 +10,7 @@
  */
 import type { ConvGeometry, Kernels } from '../kernels';
 import { kernelsWasmBase64 } from './kernels.generated';
+import { decodeBase64 } from './base64';
 
 /** C = A B for row-major float32 A [m, k], B [k, n], C [m, n]. */
 export type Matmul = (a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number) => void;
@@ -58,27 +59,6 @@ const SLICE = 256;
 /** Floats of readable slack after buffers whose edge tiles read past the last row (up to 7 floats). */
 const SLACK = 32;
 
-function decodeBase64(text: string): Uint8Array {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const value = new Int16Array(128).fill(-1);
-  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let count = 0;
-  let at = 0;
-  for (let i = 0; i < clean.length; i++) {
-    const v = value[clean.charCodeAt(i)];
-    if (v < 0) throw new Error(`kernels.generated.ts: invalid base64 character at ${i}`);
-    bits = (bits << 6) | v;
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out[at++] = (bits >> count) & 255;
-    }
-  }
-  return out;
-}
 
 const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
@@ -142,7 +122,7 @@ function getMachine(): Machine | null {
   machine = null;
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) return null;
-  const bytes = decodeBase64(kernelsWasmBase64);
+  const bytes = decodeBase64(kernelsWasmBase64, 'kernels.generated.ts');
   // validate() is false where the SIMD proposal is missing: the module uses v128 throughout.
   if (!api.validate(bytes)) return null;
   try {
