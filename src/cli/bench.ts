@@ -4,7 +4,8 @@
  * through the engine. Every number is the median of repeated runs after warm-up. Progress goes to
  * stderr, results to stdout: a table, or with `--json` one object
  * `{"kernels": [{"name", "shape", "gflops", "tfjsWasmGflops", "tfjsCpuGflops", "ratioToTfjsWasm", ...}],
- *   "runs": [{"name", "link", "ms", "msPerGmac", "peakBytes", ...}], "env": {...}}`.
+ *   "runs": [{"name", "link", "ms", "msPerGmac", "peakBytes", ...}],
+ *   "pool": [{"name", "link", "workers", "ms", "speedup", "identical"}], "env": {...}}`.
  *
  * Our kernels come from src/engine/wasm/index.ts (`wasmMatmul`, `wasmKernels`); where that module is
  * missing or returns null, the reference TypeScript kernels are measured and the row names say so.
@@ -22,8 +23,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { referenceKernels, type ConvGeometry, type Kernels } from '../engine/kernels';
 import { Stream } from '../engine/rng';
 import { layerShapes, runCost, validateRun, defaultRun, type RunConfig } from '../engine/schema';
-import { simulate } from '../engine/simulate';
+import { simulatePooled, type ShardPool } from '../engine/pool';
+import { simulate, type RunResult } from '../engine/simulate';
 import { encodeRun } from '../link/codec';
+import { nodePool } from './nodePool';
 
 type TF = typeof import('@tensorflow/tfjs-core');
 type TFWasm = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -35,7 +38,7 @@ const USAGE = `usage: npm run bench [-- --json] [--quick] [--wasm-module <path>]
   --wasm-module  load our kernels from this module instead of src/engine/wasm/index.ts`;
 
 /** Kernel ratio target (ours / tfjs-wasm) and whole-run target (run time / multiply-add time), from issue 4. */
-export const TARGETS = { ratioToTfjsWasm: 1.0, ratioToMacTime: 1.3 } as const;
+export const TARGETS = { ratioToTfjsWasm: 1.0, ratioToMacTime: 1.3, twoWorkerSpeedup: 1.7 } as const;
 
 /** A failure with a message meant for the user (printed without a stack trace). */
 class BenchError extends Error {}
@@ -662,6 +665,67 @@ async function runRows(ours: Ours, kernelRows: KernelRow[], quick: boolean, log:
 }
 
 // ---------------------------------------------------------------------------------------------
+// The worker pool
+
+export interface PoolRow {
+  name: string;
+  link: string;
+  workers: number;
+  /** Median over the repetitions (1 and 2 workers alternate, so both see the same machine). */
+  ms: number;
+  /** ms with one worker / ms with this many; the target with two is >= 1.7. */
+  speedup: number;
+  /** The result equals the one-worker result bit for bit (it must). */
+  identical: boolean;
+  reps: number;
+}
+
+async function pooledRun(c: RunConfig, pool: ShardPool): Promise<{ ms: number; result: RunResult }> {
+  const t0 = performance.now();
+  const it = simulatePooled(c, pool);
+  for (;;) {
+    const step = await it.next();
+    if (step.done) return { ms: performance.now() - t0, result: step.value };
+  }
+}
+
+async function poolRows(quick: boolean, log: Log): Promise<PoolRow[]> {
+  const spec = (quick ? QUICK_RUNS : FULL_RUNS)[1];
+  const { config } = validateRun({ ...defaultRun(), ...spec.request });
+  const warm = validateRun({ ...config, depth: Math.min(config.depth, 4) }).config;
+  const counts = [1, 2];
+  const pools = counts.map((k) => nodePool(k));
+  try {
+    const reps = quick ? 1 : 3;
+    const times = counts.map(() => [] as number[]);
+    const results: string[] = [];
+    for (const [i, k] of counts.entries()) {
+      log(`pool: warm-up with ${k} worker${k > 1 ? 's' : ''}`);
+      await pooledRun(warm, pools[i].pool);
+    }
+    for (let r = 0; r < reps; r++)
+      for (const [i, k] of counts.entries()) {
+        log(`pool: ${spec.name} with ${k} worker${k > 1 ? 's' : ''}, run ${r + 1}/${reps}`);
+        const { ms, result } = await pooledRun(config, pools[i].pool);
+        times[i].push(ms);
+        if (r === 0) results[i] = JSON.stringify(result);
+      }
+    const one = median(times[0]);
+    return counts.map((k, i) => ({
+      name: spec.name,
+      link: encodeRun(config),
+      workers: k,
+      ms: median(times[i]),
+      speedup: one / median(times[i]),
+      identical: results[i] === results[0],
+      reps,
+    }));
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Output
 
 export interface BenchEnv {
@@ -686,6 +750,7 @@ export interface BenchEnv {
 export interface BenchResult {
   kernels: KernelRow[];
   runs: RunRow[];
+  pool: PoolRow[];
   env: BenchEnv;
 }
 
@@ -706,7 +771,7 @@ function formatResult(r: BenchResult): string {
   const e = r.env;
   const out: string[] = [];
   out.push(`initscope bench${e.quick ? ' (--quick: small shapes, 1 repetition; not a measurement)' : ''}`);
-  out.push(`Node ${e.node}, ${e.cpu}, ${e.hardwareThreads} hardware threads; everything on one thread`);
+  out.push(`Node ${e.node}, ${e.cpu}, ${e.hardwareThreads} hardware threads; everything on one thread but the pool rows`);
   out.push(
     `ours: matmul ${e.ours.matmul}, engine kernels ${e.ours.kernels}${e.ours.note ? ` (reference because ${e.ours.note})` : ''}`,
   );
@@ -757,6 +822,15 @@ function formatResult(r: BenchResult): string {
   if (r.runs.some((x) => x.kernels === 'reference' && x.ratioToMacTime < 1)) {
     out.push('ratio < 1 with the reference kernels: they skip zero inputs (about half of a ReLU layer\'s), which the dense matmul row never has; it does not mean the statistics are free.');
   }
+  out.push('');
+  out.push(`The large run on a pool of worker threads (the cells of samples split between them, merged in a fixed order); target speedup with 2 workers >= ${TARGETS.twoWorkerSpeedup}`);
+  out.push(
+    table(
+      ['run', 'workers', 'ms', 'speedup', 'same numbers', 'reps'],
+      r.pool.map((x) => [x.name, String(x.workers), f(x.ms, 0), `${f(x.speedup)}${x.workers === 2 && x.speedup < TARGETS.twoWorkerSpeedup ? ' x' : ''}`, x.identical ? 'yes' : 'NO', String(x.reps)]),
+      [false, true, true, true, false, true],
+    ),
+  );
   out.push(`peak = max over events of (arrayBuffers + heapUsed) minus the value before the run${e.memory.gcBeforeEachRun ? ' (after a gc)' : ' (no gc available)'}; rss likewise.`);
   for (const x of r.runs) {
     out.push(`${x.name}: ${x.link}`);
@@ -813,10 +887,13 @@ export async function main(argv: string[], out: (s: string) => void, err: (s: st
     for (const s of shapes.conv) kernels.push(await convRow(s, ours, info, plan, log));
     for (const k of kernels) if (!(k.maxRelDiff < 1e-3)) log(`warning: ${k.name} ${k.shape} differs from tfjs-wasm by ${k.maxRelDiff} (relative)`);
     const runs = await runRows(ours, kernels, quick, log);
+    const pool = await poolRows(quick, log);
+    for (const p of pool) if (!p.identical) log(`warning: the pool with ${p.workers} workers gave other numbers than with 1`);
 
     const result: BenchResult = {
       kernels,
       runs,
+      pool,
       env: {
         node: process.version,
         cpu: os.cpus()[0]?.model.trim() ?? 'unknown cpu',

@@ -5,12 +5,14 @@
  * the tests collect them with `runAll`.
  */
 import { activation, type ActivationFn } from './activations';
-import { biasMoments, drawBiases, drawWeights, weightRule } from './initializers';
-import { defaultKernels, type ConvGeometry, type Kernels } from './kernels';
-import { stream } from './rng';
+import { biasMoments, weightRule } from './initializers';
+import { defaultKernels, type Kernels } from './kernels';
 import { layerShapes, runCost, sizeOf, type Cost, type LayerShape, type RunConfig } from './schema';
-import { summarize, type Stats } from './stats';
+import { cellCount, cellNets, inputMoments, planShards, Shard, type ShardAnswers, type ShardCall } from './shard';
+import { finishStats, mergeMoments, type Stats } from './stats';
 import { theory, type TheoryLayer } from './theory';
+
+export { drawInput, inputMoments } from './shard';
 
 /** Measured and prescribed statistics of a layer's weights. */
 export interface WeightStats {
@@ -64,38 +66,6 @@ export type EngineEvent =
   | { type: 'forward'; layer: LayerResult }
   | { type: 'backward'; index: number; gradient: GradientStats };
 
-/** E[x] and E[x^2] of one input element: normal N(0,1), uniform U[-sqrt 3, sqrt 3], positive |N(0,1)|. */
-export function inputMoments(data: RunConfig['data']): { mean: number; meanSquare: number } {
-  return data === 'positive' ? { mean: Math.sqrt(2 / Math.PI), meanSquare: 1 } : { mean: 0, meanSquare: 1 };
-}
-
-/** Draws the input of one network: n samples, row-major, from its own stream (so n = 100 is a prefix of n = 200). */
-export function drawInput(c: RunConfig, network: number): Float32Array {
-  const x = new Float32Array(c.n * sizeOf(c.input));
-  const rng = stream(c.seed, 'input', network, 0);
-  const root3 = Math.sqrt(3);
-  for (let i = 0; i < x.length; i++) {
-    if (c.data === 'uniform') x[i] = root3 * (2 * rng.uniform() - 1);
-    else if (c.data === 'positive') x[i] = Math.abs(rng.normal());
-    else x[i] = rng.normal();
-  }
-  return x;
-}
-
-function geometry(c: RunConfig, s: LayerShape): ConvGeometry {
-  return {
-    channels: s.inShape[0],
-    height: s.inShape[1],
-    width: s.inShape[2],
-    outChannels: s.outShape[0],
-    outHeight: s.outShape[1],
-    outWidth: s.outShape[2],
-    kernel: c.kernel,
-    stride: c.stride,
-    pad: c.pad,
-  };
-}
-
 /** The mean-field theory of a configuration (theory.ts) with its weight and bias variances. */
 export function configTheory(c: RunConfig, act: ActivationFn = activation(c.act, c.slope)): TheoryLayer[] {
   const shapes = layerShapes(c);
@@ -117,79 +87,52 @@ export function configTheory(c: RunConfig, act: ActivationFn = activation(c.act,
   );
 }
 
-function applyActivation(act: ActivationFn, pre: Float32Array): Float32Array {
-  const post = new Float32Array(pre.length);
-  const phi = act.phi;
-  for (let i = 0; i < pre.length; i++) post[i] = phi(pre[i]);
-  return post;
-}
-
-function sumSquaresPerSample(x: Float32Array, n: number): Float64Array {
-  const per = x.length / n;
-  const out = new Float64Array(n);
-  for (let s = 0; s < n; s++) {
-    let t = 0;
-    for (let i = s * per, end = i + per; i < end; i++) t += x[i] * x[i];
-    out[s] = t;
-  }
-  return out;
-}
+/** One step of the coordinator: a call every shard answers, or an event for the caller. */
+export type CoordinatorStep = { type: 'call'; call: ShardCall } | { type: 'event'; event: EngineEvent };
 
 /**
- * Runs a validated configuration layer by layer. All `nets` networks advance together, so each
- * layer's statistics are pooled over every network before the layer is yielded.
+ * The coordinator of a run over shards: it yields the calls every shard must answer (in shard
+ * order, the answers are passed back in as an array) and the events, merges the shards' per-cell
+ * parts in cell order, and returns the complete result. The merged numbers do not depend on how
+ * many shards hold the cells.
  */
-export function* simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Generator<EngineEvent, RunResult, void> {
-  const act = activation(c.act, c.slope);
+export function* coordinate(c: RunConfig): Generator<CoordinatorStep, RunResult, unknown[]> {
   const shapes = layerShapes(c);
-  const theoryLayers = configTheory(c, act);
-  const saturates = c.act === 'tanh' || c.act === 'sigmoid';
+  const theoryLayers = configTheory(c);
   const nets = c.nets;
-  const n = c.n;
-
-  const inputs = Array.from({ length: nets }, (_, k) => drawInput(c, k));
-  const input = summarize(inputs).stats;
+  const netsOfCells = cellNets(c);
   const cost = runCost(c);
-  yield { type: 'start', config: c, cost, shapes, theory: theoryLayers, input };
 
-  // Kept for the backward pass: every layer's pre-activations; dense layers also each sample's |x_(l-1)|^2.
-  const pres: Float32Array[][] = [];
-  const inputNorms: Float64Array[][] = [];
+  function* ask<O extends ShardCall['op']>(call: Extract<ShardCall, { op: O }>): Generator<CoordinatorStep, ShardAnswers[O][], unknown[]> {
+    return (yield { type: 'call', call }) as ShardAnswers[O][];
+  }
+
+  const inputMoments = mergeMoments(yield* ask({ op: 'input1' }), netsOfCells, nets, 0);
+  const input = finishStats(inputMoments, yield* ask({ op: 'input2', params: inputMoments.params }), 0).stats;
+  yield { type: 'event', event: { type: 'start', config: c, cost, shapes, theory: theoryLayers, input } };
+
   const layers: LayerResult[] = [];
-  let xs = inputs;
-  for (const shape of shapes) {
-    const rule = weightRule(c, shape);
-    const outSize = sizeOf(shape.outShape);
-    const pre: Float32Array[] = [];
-    const post: Float32Array[] = [];
-    const norms: Float64Array[] = [];
+  for (let l = 0; l < shapes.length; l++) {
+    const shape = shapes[l];
+    const first = yield* ask({ op: 'forward1', layer: l });
+    const positions = shape.kind === 'conv' ? shape.outShape[1] * shape.outShape[2] : 0;
+    const preMoments = mergeMoments(first.map((a) => a.pre), netsOfCells, nets, positions);
+    const postMoments = mergeMoments(first.map((a) => a.post), netsOfCells, nets, 0);
+    const second = yield* ask({ op: 'forward2', layer: l, pre: preMoments.params, post: postMoments.params });
+    const pre = finishStats(preMoments, second.map((a) => a.pre), positions);
+    const post = finishStats(postMoments, second.map((a) => a.post), 0);
+    // Each network's weight moments come from the one shard holding its first sample.
+    const perNet: { sum: number; sumSquares: number }[] = [];
+    for (const answer of first) for (const w of answer.weights) perNet[w.net] = w;
     let wSum = 0;
     let wSq = 0;
     for (let k = 0; k < nets; k++) {
-      const w = drawWeights(c, shape, k);
-      const b = drawBiases(c, shape, k);
-      for (let i = 0; i < w.length; i++) {
-        wSum += w[i];
-        wSq += w[i] * w[i];
-      }
-      const y = new Float32Array(n * outSize);
-      if (shape.kind === 'dense') {
-        kernels.dense(xs[k], w, b, y, n, shape.fanIn, shape.outShape[0]);
-        norms.push(sumSquaresPerSample(xs[k], n));
-      } else {
-        kernels.conv(xs[k], w, b, y, n, geometry(c, shape));
-      }
-      pre.push(y);
-      post.push(applyActivation(act, y));
+      wSum += perNet[k].sum;
+      wSq += perNet[k].sumSquares;
     }
     const wCount = shape.weightCount * nets;
     const wMean = wSum / wCount;
-    const positions = shape.kind === 'conv' ? shape.outShape[1] * shape.outShape[2] : 0;
-    const preSummary = summarize(pre, {
-      saturated: saturates ? (v) => act.saturated(act.phi(v)) : undefined,
-      positions: positions || undefined,
-    });
-    const postSummary = summarize(post, { saturated: saturates ? act.saturated : undefined });
+    const rule = weightRule(c, shape);
     const result: LayerResult = {
       index: shape.index,
       kind: shape.kind,
@@ -203,71 +146,56 @@ export function* simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Ge
         expectedStd: rule.std,
         formula: rule.formula,
       },
-      pre: preSummary.stats,
-      post: postSummary.stats,
+      pre: pre.stats,
+      post: post.stats,
       positionShape: positions ? [shape.outShape[1], shape.outShape[2]] : null,
-      positionVariance: preSummary.positionVariance ? Array.from(preSummary.positionVariance) : null,
+      positionVariance: pre.positionVariance ? Array.from(pre.positionVariance) : null,
       gradient: null,
-      theory: theoryLayers[shape.index - 1],
+      theory: theoryLayers[l],
     };
     layers.push(result);
-    pres.push(pre);
-    inputNorms.push(norms);
-    xs = post;
-    yield { type: 'forward', layer: result };
+    yield { type: 'event', event: { type: 'forward', layer: result } };
   }
 
   // Backward: dL/dy_L ~ N(0, 1), then g_(l-1) = (W_l^T g_l) * phi'(y_(l-1)).
-  const last = shapes[shapes.length - 1];
-  let gs: Float32Array[] = Array.from({ length: nets }, (_, k) => {
-    const g = new Float32Array(n * sizeOf(last.outShape));
-    const rng = stream(c.seed, 'gradient', k, 0);
-    for (let i = 0; i < g.length; i++) g[i] = rng.normal();
-    return g;
-  });
   for (let l = shapes.length - 1; l >= 0; l--) {
     const shape = shapes[l];
-    const out = shape.outShape[0];
-    const outSize = sizeOf(shape.outShape);
     let gSq = 0;
     let wgSq = 0;
-    const next: Float32Array[] = [];
-    for (let k = 0; k < nets; k++) {
-      const g = gs[k];
-      for (let i = 0; i < g.length; i++) gSq += g[i] * g[i];
-      if (shape.kind === 'dense') {
-        const norms = inputNorms[l][k];
-        for (let s = 0; s < n; s++) {
-          let t = 0;
-          for (let o = s * out, end = o + out; o < end; o++) t += g[o] * g[o];
-          wgSq += t * norms[s];
-        }
-      } else {
-        const x = l === 0 ? inputs[k] : applyActivation(act, pres[l - 1][k]);
-        wgSq += kernels.convWeightGradientSquares(x, g, n, geometry(c, shape));
-      }
-      if (l > 0) {
-        const w = drawWeights(c, shape, k);
-        const below = pres[l - 1][k];
-        const dx = new Float32Array(below.length);
-        if (shape.kind === 'dense') kernels.denseBackward(g, w, dx, n, shape.fanIn, out);
-        else kernels.convBackward(g, w, dx, n, geometry(c, shape));
-        const dphi = act.dphi;
-        for (let i = 0; i < dx.length; i++) dx[i] = dx[i] * dphi(below[i]);
-        next.push(dx);
+    for (const cells of yield* ask({ op: 'backward', layer: l })) {
+      for (let k = 0; k < cells.length; k += 2) {
+        gSq += cells[k];
+        wgSq += cells[k + 1];
       }
     }
     const gradient: GradientStats = {
-      meanSquare: gSq / (nets * n * outSize),
-      weightMeanSquare: wgSq / (nets * n * shape.weightCount),
+      meanSquare: gSq / (nets * c.n * sizeOf(shape.outShape)),
+      weightMeanSquare: wgSq / (nets * c.n * shape.weightCount),
     };
     layers[l].gradient = gradient;
-    // The stored pre-activations of this layer are no longer needed.
-    pres[l] = [];
-    gs = next;
-    yield { type: 'backward', index: shape.index, gradient };
+    yield { type: 'event', event: { type: 'backward', index: shape.index, gradient } };
   }
   return { config: c, cost, input, layers };
+}
+
+/**
+ * Runs a validated configuration layer by layer in this thread: the coordinator over one shard that
+ * holds every cell. All `nets` networks advance together, so each layer's statistics are pooled
+ * over every network before the layer is yielded.
+ */
+export function* simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Generator<EngineEvent, RunResult, void> {
+  const shard = new Shard(c, [0, cellCount(c).total], kernels);
+  const steps = coordinate(c);
+  let answers: unknown[] = [];
+  for (;;) {
+    const step = steps.next(answers);
+    if (step.done) return step.value;
+    if (step.value.type === 'call') answers = [shard.handle(step.value.call)];
+    else {
+      answers = [];
+      yield step.value.event;
+    }
+  }
 }
 
 /** Runs `simulate` to the end and returns the complete result. */
@@ -276,5 +204,20 @@ export function runAll(c: RunConfig, kernels?: Kernels): RunResult {
   for (;;) {
     const step = it.next();
     if (step.done) return step.value;
+  }
+}
+
+/**
+ * Runs a configuration over `workers` shards in this thread, one after another: what a pool of that
+ * many workers computes, for tests and comparisons. The result equals `runAll`'s bit for bit.
+ */
+export function runSharded(c: RunConfig, workers: number, kernels: Kernels = defaultKernels()): RunResult {
+  const shards = planShards(c, workers).map((range) => new Shard(c, range, kernels));
+  const steps = coordinate(c);
+  let answers: unknown[] = [];
+  for (;;) {
+    const step = steps.next(answers);
+    if (step.done) return step.value;
+    answers = step.value.type === 'call' ? shards.map((s) => s.handle((step.value as { call: ShardCall }).call)) : [];
   }
 }

@@ -2,6 +2,15 @@
  * Per-layer statistics of float32 values, accumulated in float64 (so a variance of 1e-48 is still
  * reported, not 0). Values are pooled over all samples, units, positions and networks. A statistic
  * with no finite value to describe is NaN (printed as null in JSON).
+ *
+ * The values of a layer are held in cells (a few samples of one network each; see `CELL_SAMPLES`),
+ * and possibly by several workers. Statistics are computed in two scans so that no worker needs
+ * another's values: `scanMoments` sums each cell on its own (moments shifted by the cell's first
+ * value, extremes, counts, a histogram of the float32 bit patterns), `mergeMoments` combines the
+ * cells in their fixed order and decides the histogram range and where the quantiles lie, then
+ * `scanDetail` counts the histogram and the exact bit patterns near each quantile, and
+ * `finishStats` combines those. Float64 sums are combined cell by cell in cell order and counts are
+ * integers, so the result is the same bits however the cells are split between workers.
  */
 
 /** A histogram: `counts[i]` values in [edges[i], edges[i+1]) (the last bin includes its right edge). */
@@ -60,129 +69,454 @@ export const DEFAULT_BINS = 48;
 /** Half-width of the histogram range in standard deviations around the mean, clipped to [min, max]. */
 export const HISTOGRAM_STDS = 4;
 
-/**
- * Summarizes one layer: `chunks[k]` holds the values of network k. Returns the statistics and, with
- * `positions`, the variance of each spatial position pooled over samples, channels and networks.
- */
-export function summarize(chunks: Float32Array[], options: SummaryOptions = {}): { stats: Stats; positionVariance: Float64Array | null } {
-  const bins = options.bins ?? DEFAULT_BINS;
-  const P = options.positions ?? 0;
-  const saturated = options.saturated;
-  let count = 0;
-  let finite = 0;
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let zeros = 0;
-  let sat = 0;
-  const netSums = new Float64Array(chunks.length);
-  const netFinite = new Float64Array(chunks.length);
-  const posSum = P ? new Float64Array(P) : null;
-  const posCount = P ? new Float64Array(P) : null;
+/** Samples of one network per cell: the unit of work that statistics are summed over and merged by. */
+export const CELL_SAMPLES = 32;
 
-  // Pass 1: counts, sum, extremes.
-  for (let k = 0; k < chunks.length; k++) {
-    const a = chunks[k];
-    let s = 0;
+/** The quantiles reported, in `Stats.quantiles` order. */
+const QUANTILES = [0.01, 0.5, 0.99] as const;
+
+/** Bins of the bit-pattern histogram: the top 16 bits of a float32's order key. */
+const KEY_BINS = 65536;
+
+/** Fields of one cell's moments in `MomentParts.cells`. */
+const F = 9;
+const F_COUNT = 0;
+const F_FINITE = 1;
+const F_SHIFT = 2; // the cell's first finite value
+const F_SUM = 3; // sum of (v - shift)
+const F_SQ = 4; // sum of (v - shift)^2
+const F_RAW_SQ = 5; // sum of v^2
+const F_MIN = 6;
+const F_MAX = 7;
+const F_ZEROS = 8;
+
+/** Where one cell's values are: `values[start, end)` of network `net`. */
+export interface CellRange {
+  net: number;
+  start: number;
+  end: number;
+}
+
+/** What `scanMoments` reports for some consecutive cells. */
+export interface MomentParts {
+  /** F numbers per cell, in cell order. */
+  cells: Float64Array;
+  /** Values near an asymptote, over these cells (an integer). */
+  saturated: number;
+  /** Conv: per cell, the sum of each position's finite values (cells x P); empty otherwise. */
+  positionSums: Float64Array;
+  /** Conv: finite values per position over these cells (integers). */
+  positionCounts: Float64Array;
+  /** Finite nonzero values by the top 16 bits of their order key. */
+  keys: Uint32Array;
+}
+
+/** What the second scan needs to know, the same for every worker. */
+export interface DetailParams {
+  lo: number;
+  hi: number;
+  bins: number;
+  /** Conv: the mean of each position; empty otherwise. */
+  positionMeans: Float64Array;
+  /** Top key bins holding a wanted order statistic (at most 6), with their total count of values. */
+  targets: { bin: number; count: number }[];
+}
+
+/** Above this many values, a target bin is counted by the low 16 bits of its keys instead of listed. */
+const LIST_LIMIT = 65536;
+
+/** What `scanDetail` reports for some consecutive cells. */
+export interface DetailParts {
+  /** bins counts, then below and above (integers). */
+  histogram: Float64Array;
+  /** Conv: per cell, the sum of squared deviations from each position's mean (cells x P). */
+  positionM2: Float64Array;
+  /**
+   * Per target: its values (in no particular order), or for a bin of more than LIST_LIMIT values
+   * the count of each low 16 bits of their order key.
+   */
+  low: (Float32Array | Uint32Array)[];
+}
+
+/** The merged moments of a layer, with what `finishStats` needs besides the detail. */
+export interface Moments {
+  count: number;
+  finite: number;
+  mean: number;
+  variance: number;
+  meanSquare: number;
+  min: number;
+  max: number;
+  zeros: number;
+  saturated: number;
+  netVariance: Float64Array;
+  positionCounts: Float64Array;
+  keys: Uint32Array;
+  /** The ranks wanted per quantile: [i, i + 1, fraction], and where they are. */
+  ranks: { rank: number; target: number; within: number }[];
+  params: DetailParams;
+}
+
+// The bits of float32 values, as signed integers.
+function intView(a: Float32Array): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, a.length);
+}
+
+/**
+ * First scan over some consecutive cells of one layer. `P` > 0 for conv layers ([samples, C, P]
+ * layout, each cell starting at a sample). `saturated` is tested on every value, finite or not.
+ */
+export function scanMoments(
+  values: Float32Array[],
+  cells: CellRange[],
+  P: number,
+  saturated?: (v: number) => boolean,
+): MomentParts {
+  const out = new Float64Array(cells.length * F);
+  const keys = new Uint32Array(KEY_BINS);
+  const positionSums = new Float64Array(P ? cells.length * P : 0);
+  const positionCounts = new Float64Array(P);
+  let sat = 0;
+  for (let c = 0; c < cells.length; c++) {
+    const { net, start, end } = cells[c];
+    const a = values[net];
+    const bits = intView(a);
     let f = 0;
-    for (let i = 0; i < a.length; i++) {
+    let shift = NaN;
+    let s = 0;
+    let sq = 0;
+    let raw = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let zeros = 0;
+    let i = start;
+    // The shift: the cell's first finite value, so the sums stay small where the mean is far from 0.
+    for (; i < end; i++) {
+      const v = a[i];
+      if (v - v === 0) {
+        shift = v;
+        break;
+      }
+    }
+    const k = Number.isNaN(shift) ? 0 : shift;
+    for (; i < end; i++) {
       const v = a[i];
       if (v - v !== 0) continue; // Inf or NaN
       f++;
-      s += v;
+      const d = v - k;
+      s += d;
+      sq += d * d;
+      raw += v * v;
       if (v < min) min = v;
       if (v > max) max = v;
       if (v === 0) zeros++;
-      if (posSum) {
-        const p = i % P;
-        posSum[p] += v;
-        posCount![p]++;
+      else {
+        const u = bits[i];
+        keys[(u ^ ((u >> 31) | 0x80000000)) >>> 16]++;
       }
     }
-    if (saturated) for (let i = 0; i < a.length; i++) if (saturated(a[i])) sat++;
-    count += a.length;
-    finite += f;
-    sum += s;
-    netSums[k] = s;
-    netFinite[k] = f;
+    if (P) {
+      const sums = positionSums.subarray(c * P, (c + 1) * P);
+      for (let j = start; j < end; j += P)
+        for (let p = 0; p < P; p++) {
+          const v = a[j + p];
+          if (v - v !== 0) continue;
+          sums[p] += v;
+          positionCounts[p]++;
+        }
+    }
+    if (saturated) for (let j = start; j < end; j++) if (saturated(a[j])) sat++;
+    const o = c * F;
+    out[o + F_COUNT] = end - start;
+    out[o + F_FINITE] = f;
+    out[o + F_SHIFT] = k;
+    out[o + F_SUM] = s;
+    out[o + F_SQ] = sq;
+    out[o + F_RAW_SQ] = raw;
+    out[o + F_MIN] = min;
+    out[o + F_MAX] = max;
+    out[o + F_ZEROS] = zeros;
   }
-  const mean = finite ? sum / finite : NaN;
+  return { cells: out, saturated: sat, positionSums, positionCounts, keys };
+}
 
-  // Pass 2: centered second moments (no cancellation when the mean is far from 0), per network and per position.
+/** The value of a float32 order key. */
+function fromKey(key: number): number {
+  const bits = key & 0x80000000 ? key ^ 0x80000000 : ~key;
+  KEY_INT[0] = bits;
+  return KEY_FLOAT[0];
+}
+const KEY_INT = new Int32Array(1);
+const KEY_FLOAT = new Float32Array(KEY_INT.buffer);
+
+/**
+ * Combines the first scan's parts (in cell order: `parts[0]` holds the first cells) of a layer whose
+ * cells belong to `nets` networks (`cellNets[c]` for cell c).
+ */
+export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, nets: number, P: number, bins = DEFAULT_BINS): Moments {
+  let count = 0;
+  let finite = 0;
+  let mean = 0;
   let m2 = 0;
-  let sq = 0;
-  const netVar = new Float64Array(chunks.length);
-  const posMean = posSum ? posSum.map((s, p) => s / posCount![p]) : null;
-  const posM2 = P ? new Float64Array(P) : null;
-  for (let k = 0; k < chunks.length; k++) {
-    const a = chunks[k];
-    const nm = netFinite[k] ? netSums[k] / netFinite[k] : 0;
-    let d2 = 0;
-    let nd2 = 0;
-    let s2 = 0;
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i];
-      if (v - v !== 0) continue;
-      const d = v - mean;
-      d2 += d * d;
-      const e = v - nm;
-      nd2 += e * e;
-      s2 += v * v;
-      if (posM2) {
-        const p = i % P;
-        const q = v - posMean![p];
-        posM2[p] += q * q;
+  let rawSq = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let zeros = 0;
+  let saturated = 0;
+  const netFinite = new Float64Array(nets);
+  const netMean = new Float64Array(nets);
+  const netM2 = new Float64Array(nets);
+  const positionSums = new Float64Array(P);
+  const positionCounts = new Float64Array(P);
+  const keys = new Uint32Array(KEY_BINS);
+  let c = 0;
+  for (const part of parts) {
+    saturated += part.saturated;
+    for (let b = 0; b < KEY_BINS; b++) keys[b] += part.keys[b];
+    for (let p = 0; p < P; p++) positionCounts[p] += part.positionCounts[p];
+    const cells = part.cells;
+    for (let j = 0; j < cells.length; j += F, c++) {
+      count += cells[j + F_COUNT];
+      const f = cells[j + F_FINITE];
+      if (P) for (let p = 0, q = (j / F) * P; p < P; p++) positionSums[p] += part.positionSums[q + p];
+      if (f === 0) continue;
+      // The cell's own mean and centred sum of squares, then Chan et al.'s pairwise update.
+      const s = cells[j + F_SUM];
+      const cellMean = cells[j + F_SHIFT] + s / f;
+      const cellM2 = Math.max(0, cells[j + F_SQ] - (s * s) / f);
+      rawSq += cells[j + F_RAW_SQ];
+      if (cells[j + F_MIN] < min) min = cells[j + F_MIN];
+      if (cells[j + F_MAX] > max) max = cells[j + F_MAX];
+      zeros += cells[j + F_ZEROS];
+      if (finite === 0) {
+        mean = cellMean;
+        m2 = cellM2;
+      } else {
+        const total = finite + f;
+        const delta = cellMean - mean;
+        mean += (delta * f) / total;
+        m2 += cellM2 + (delta * delta * finite * f) / total;
       }
+      finite += f;
+      const k = cellNets[c];
+      if (netFinite[k] === 0) {
+        netMean[k] = cellMean;
+        netM2[k] = cellM2;
+      } else {
+        const total = netFinite[k] + f;
+        const delta = cellMean - netMean[k];
+        netMean[k] += (delta * f) / total;
+        netM2[k] += cellM2 + (delta * delta * netFinite[k] * f) / total;
+      }
+      netFinite[k] += f;
     }
-    m2 += d2;
-    sq += s2;
-    netVar[k] = netFinite[k] ? nd2 / netFinite[k] : NaN;
   }
+  if (finite === 0) mean = NaN;
   const variance = finite ? m2 / finite : NaN;
   const std = Math.sqrt(variance);
+  const netVariance = netM2.map((m, k) => (netFinite[k] ? m / netFinite[k] : NaN));
 
-  // Pass 3: histogram over mean +- 4 std, clipped to the observed range.
+  // The histogram over mean +- 4 std, clipped to the observed range.
   let lo = Math.max(min, mean - HISTOGRAM_STDS * std);
   let hi = Math.min(max, mean + HISTOGRAM_STDS * std);
   if (!(hi > lo) || !Number.isFinite(bins / (hi - lo))) {
     // All finite values equal (or none): a unit-wide range around the value.
-    const c = finite ? min : 0;
-    const half = c === 0 ? 1 : Math.abs(c) * 1e-3;
-    lo = c - half;
-    hi = c + half;
+    const v = finite ? min : 0;
+    const half = v === 0 ? 1 : Math.abs(v) * 1e-3;
+    lo = v - half;
+    hi = v + half;
   }
-  const counts = new Array<number>(bins).fill(0);
+
+  // The order statistics each quantile needs: ranks i and i + 1 of h = (finite - 1) p.
+  const ranks: Moments['ranks'] = [];
+  const targets: DetailParams['targets'] = [];
+  if (finite > 0) {
+    const wanted = QUANTILES.flatMap((p) => {
+      const h = (finite - 1) * p;
+      const i = Math.floor(h);
+      return [i, Math.min(finite - 1, i + 1)];
+    });
+    for (const [r, { bin, within }] of locate(keys, zeros, wanted).entries()) {
+      let target = -1;
+      if (bin >= 0) {
+        target = targets.findIndex((t) => t.bin === bin);
+        if (target < 0) target = targets.push({ bin, count: keys[bin] }) - 1;
+      }
+      ranks.push({ rank: wanted[r], target, within });
+    }
+  }
+  const positionMeans = positionSums.map((s, p) => s / positionCounts[p]);
+  return {
+    count,
+    finite,
+    mean,
+    variance,
+    meanSquare: finite ? rawSq / finite : NaN,
+    min,
+    max,
+    zeros,
+    saturated,
+    netVariance,
+    positionCounts,
+    keys,
+    ranks,
+    params: { lo, hi, bins, positionMeans, targets },
+  };
+}
+
+/**
+ * For each rank (ascending), the top key bin holding that order statistic (-1: it is one of the
+ * exact zeros) and its rank within the bin, in one walk over the bins.
+ */
+function locate(keys: Uint32Array, zeros: number, ranks: number[]): { bin: number; within: number }[] {
+  // Negative values have keys below 0x8000_0000, positive ones above; the zeros sit between.
+  const out: { bin: number; within: number }[] = [];
+  const HALF = KEY_BINS / 2;
+  let before = 0;
+  let r = 0;
+  for (let b = 0; b < KEY_BINS && r < ranks.length; b++) {
+    if (b === HALF) {
+      for (; r < ranks.length && ranks[r] < before + zeros; r++) out.push({ bin: -1, within: 0 });
+      before += zeros;
+    }
+    const n = keys[b];
+    for (; r < ranks.length && ranks[r] < before + n; r++) out.push({ bin: b, within: ranks[r] - before });
+    before += n;
+  }
+  for (; r < ranks.length; r++) out.push({ bin: -1, within: 0 }); // every value was a zero
+  return out;
+}
+
+/** Second scan over the same cells as `scanMoments`, with the merged `params`. */
+export function scanDetail(values: Float32Array[], cells: CellRange[], P: number, params: DetailParams): DetailParts {
+  const { lo, hi, bins, positionMeans, targets } = params;
+  const histogram = new Float64Array(bins + 2);
+  const positionM2 = new Float64Array(P ? cells.length * P : 0);
+  // A target bin's values are listed, or counted by their low key bits when there are many.
+  const low = targets.map(({ count }) => (count > LIST_LIMIT ? new Uint32Array(65536) : new Float32Array(count)));
+  const filled = new Int32Array(targets.length);
+  // 255: not a target (64 KB, so the lookup mostly hits the cache).
+  const targetOf = new Uint8Array(KEY_BINS).fill(255);
+  targets.forEach(({ bin }, t) => (targetOf[bin] = t));
+  const scale = bins / (hi - lo);
+  const last = bins - 1;
   let below = 0;
   let above = 0;
-  const scale = bins / (hi - lo);
-  for (const a of chunks)
-    for (let i = 0; i < a.length; i++) {
+  for (let c = 0; c < cells.length; c++) {
+    const { net, start, end } = cells[c];
+    const a = values[net];
+    const bits = intView(a);
+    for (let i = start; i < end; i++) {
       const v = a[i];
       if (v - v !== 0) continue;
       if (v < lo) below++;
       else if (v > hi) above++;
-      else counts[Math.min(bins - 1, Math.floor((v - lo) * scale))]++;
+      else {
+        const b = Math.floor((v - lo) * scale);
+        histogram[b < last ? b : last]++;
+      }
+      if (v !== 0) {
+        const key = bits[i] ^ ((bits[i] >> 31) | 0x80000000);
+        const t = targetOf[key >>> 16];
+        if (t !== 255) {
+          const list = low[t];
+          if (list instanceof Float32Array) list[filled[t]++] = v;
+          else list[key & 0xffff]++;
+        }
+      }
     }
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + (i * (hi - lo)) / bins));
+    if (P) {
+      const m2 = positionM2.subarray(c * P, (c + 1) * P);
+      for (let j = start; j < end; j += P)
+        for (let p = 0; p < P; p++) {
+          const v = a[j + p];
+          if (v - v !== 0) continue;
+          const d = v - positionMeans[p];
+          m2[p] += d * d;
+        }
+    }
+  }
+  histogram[bins] = below;
+  histogram[bins + 1] = above;
+  return { histogram, positionM2, low: low.map((list, t) => (list instanceof Float32Array ? list.slice(0, filled[t]) : list)) };
+}
 
+/** Combines the second scan's parts (in cell order) with the merged moments into the layer's statistics. */
+export function finishStats(m: Moments, parts: DetailParts[], P: number): { stats: Stats; positionVariance: Float64Array | null } {
+  const { lo, hi, bins, targets } = m.params;
+  const histogram = new Float64Array(bins + 2);
+  const positionM2 = new Float64Array(P);
+  for (const part of parts) {
+    for (let b = 0; b < bins + 2; b++) histogram[b] += part.histogram[b];
+    for (let j = 0; j < part.positionM2.length; j += P) for (let p = 0; p < P; p++) positionM2[p] += part.positionM2[j + p];
+  }
+  // Each target bin's values in order: the parts' lists sorted together, or the low-bit counts added.
+  const inBin = targets.map(({ bin, count }, t) => {
+    if (count > LIST_LIMIT) {
+      const counts = new Uint32Array(65536);
+      for (const part of parts) {
+        const c = part.low[t];
+        for (let b = 0; b < 65536; b++) counts[b] += c[b];
+      }
+      return { bin, counts, sorted: null };
+    }
+    const sorted = new Float32Array(count);
+    let k = 0;
+    for (const part of parts) {
+      sorted.set(part.low[t], k);
+      k += part.low[t].length;
+    }
+    return { bin, counts: null, sorted: sorted.sort() };
+  });
+  const order = m.ranks.map(({ target, within }) => {
+    if (target < 0) return 0;
+    const { bin, counts, sorted } = inBin[target];
+    if (sorted) return sorted[within];
+    let before = 0;
+    for (let b = 0; b < 65536; b++) {
+      before += counts![b];
+      if (within < before) return fromKey(bin * 65536 + b);
+    }
+    return NaN; // unreachable: the bin holds `within + 1` values or more
+  });
+  const quantile = (q: number) => {
+    if (!m.finite) return NaN;
+    const h = (m.finite - 1) * QUANTILES[q];
+    const a = order[2 * q];
+    const b = order[2 * q + 1];
+    return a + (h - Math.floor(h)) * (b - a);
+  };
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + (i * (hi - lo)) / bins));
+  const { count, finite } = m;
   const stats: Stats = {
     count,
-    mean,
-    variance,
-    meanSquare: finite ? sq / finite : NaN,
-    std,
-    min: finite ? min : NaN,
-    max: finite ? max : NaN,
-    zeroFraction: count ? zeros / count : NaN,
-    saturatedFraction: count ? sat / count : NaN,
+    mean: m.mean,
+    variance: m.variance,
+    meanSquare: m.meanSquare,
+    std: Math.sqrt(m.variance),
+    min: finite ? m.min : NaN,
+    max: finite ? m.max : NaN,
+    zeroFraction: count ? m.zeros / count : NaN,
+    saturatedFraction: count ? m.saturated / count : NaN,
     nonFinite: count - finite,
-    quantiles: finiteQuantiles(chunks, finite, [0.01, 0.5, 0.99]),
-    histogram: { edges, counts, below, above },
-    spread: chunks.length > 1 ? spreadOf(netVar) : null,
+    quantiles: { p01: quantile(0), p50: quantile(1), p99: quantile(2) },
+    histogram: { edges, counts: Array.from(histogram.subarray(0, bins)), below: histogram[bins], above: histogram[bins + 1] },
+    spread: m.netVariance.length > 1 ? spreadOf(m.netVariance) : null,
   };
-  let positionVariance: Float64Array | null = null;
-  if (posM2) positionVariance = posM2.map((m, p) => (posCount![p] ? m / posCount![p] : NaN));
+  const positionVariance = P ? positionM2.map((v, p) => (m.positionCounts[p] ? v / m.positionCounts[p] : NaN)) : null;
   return { stats, positionVariance };
+}
+
+/**
+ * Summarizes one layer held in one place: `chunks[k]` holds the values of network k, each one cell.
+ * Returns the statistics and, with `positions`, the variance of each spatial position pooled over
+ * samples, channels and networks.
+ */
+export function summarize(chunks: Float32Array[], options: SummaryOptions = {}): { stats: Stats; positionVariance: Float64Array | null } {
+  const P = options.positions ?? 0;
+  const cells = chunks.map((a, net) => ({ net, start: 0, end: a.length }));
+  const moments = mergeMoments([scanMoments(chunks, cells, P, options.saturated)], cells.map((c) => c.net), chunks.length, P, options.bins);
+  return finishStats(moments, [scanDetail(chunks, cells, P, moments.params)], P);
 }
 
 function spreadOf(values: Float64Array): Spread {
@@ -198,57 +532,4 @@ export function interpolate(sorted: ArrayLike<number>, p: number): number {
   const i = Math.floor(h);
   const j = Math.min(n - 1, i + 1);
   return sorted[i] + (h - i) * (sorted[j] - sorted[i]);
-}
-
-function finiteQuantiles(chunks: Float32Array[], finite: number, ps: [number, number, number]): { p01: number; p50: number; p99: number } {
-  if (finite === 0) return { p01: NaN, p50: NaN, p99: NaN };
-  const all = new Float32Array(finite);
-  let k = 0;
-  for (const a of chunks)
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i];
-      if (v - v === 0) all[k++] = v;
-    }
-  const q = ps.map((p) => {
-    const h = (finite - 1) * p;
-    const i = Math.floor(h);
-    const lo = select(all, i);
-    if (h === i) return lo;
-    // The next order statistic is the minimum of the part right of position i after selection.
-    let next = Infinity;
-    for (let t = i + 1; t < finite; t++) if (all[t] < next) next = all[t];
-    return lo + (h - i) * (next - lo);
-  });
-  return { p01: q[0], p50: q[1], p99: q[2] };
-}
-
-/** Rearranges `a` so that a[k] is the k-th smallest, smaller ones left of it, larger right (Hoare quickselect). */
-export function select(a: Float32Array, k: number): number {
-  let left = 0;
-  let right = a.length - 1;
-  while (right > left) {
-    // Median of three as the pivot keeps sorted and constant inputs linear.
-    const mid = (left + right) >>> 1;
-    const x = a[left];
-    const y = a[mid];
-    const z = a[right];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else return a[k];
-  }
-  return a[k];
 }

@@ -46,6 +46,8 @@ export interface RunStatus {
   message: string | null;
   /** Milliseconds of the last completed run. */
   ms: number | null;
+  /** Workers that computed the last completed run (1: the engine worker alone). */
+  workers?: number;
 }
 
 /** Everything the app holds. */
@@ -281,7 +283,7 @@ export function applyReply(state: ReplyState, reply: Reply): ReplyState {
       return step({ ...state.results, [reply.side]: { ...r, layers } });
     }
     case 'done':
-      return { ...state, run: { ...state.run, state: 'done', progress: 1, ms: reply.ms } };
+      return { ...state, run: { ...state.run, state: 'done', progress: 1, ms: reply.ms, workers: reply.workers ?? 1 } };
     case 'cancelled':
       return { ...state, run: { ...state.run, state: 'cancelled' } };
     case 'error':

@@ -4,7 +4,11 @@
  * loop a turn between events, so that a newer `run` or a `cancel` is seen between two layers.
  */
 import type { Kernels } from '../engine/kernels';
+import { simulatePooled, type ShardPool } from '../engine/pool';
+import { runCost } from '../engine/schema';
+import { planShards } from '../engine/shard';
 import { simulate, type EngineEvent } from '../engine/simulate';
+import { POOL_MIN_MULTIPLY_ADDS } from './pool';
 import type { Reply, Request, Side } from './protocol';
 
 /** Options of `createHandler`; the defaults are what the worker uses. */
@@ -17,6 +21,13 @@ export interface HandlerOptions {
   kernels?: Kernels;
   /** Ends the worker for `crash` mode 'exit'; `close` of the global scope, when there is one, by default. */
   close?: () => void;
+  /**
+   * The pool of shard workers for runs of at least `poolMinMultiplyAdds` multiply-adds, or null to
+   * compute in this thread; none by default. The numbers are the same either way.
+   */
+  pool?: () => ShardPool | null;
+  /** POOL_MIN_MULTIPLY_ADDS by default. */
+  poolMinMultiplyAdds?: number;
 }
 
 /** A run in progress: its id and the one abort switch that supersede and cancel both pull. */
@@ -105,6 +116,8 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
   const now = options.now ?? (() => performance.now());
   const kernels = options.kernels;
   const close = options.close ?? globalClose;
+  const poolFor = options.pool ?? (() => null);
+  const poolMin = options.poolMinMultiplyAdds ?? POOL_MIN_MULTIPLY_ADDS;
 
   let current: Job | null = null;
   let closed = false;
@@ -119,9 +132,23 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
     // Start with a turn, so that a burst of runs queued together computes only the last one.
     let sinceTurn = yieldEvery;
     let side: Side = 'a';
+    let workers = 1;
     try {
       for (const run of runs) {
         side = run.side;
+        const pool = runCost(run.config).multiplyAdds >= poolMin ? poolFor() : null;
+        if (pool) {
+          workers = Math.max(workers, Math.min(pool.size, planShards(run.config, pool.size).length));
+          // The pool's answers arrive as tasks, so a newer run or a cancel is seen between two events.
+          for await (const event of simulatePooled(run.config, pool)) {
+            if (signal.aborted) {
+              if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
+              return;
+            }
+            post(toReply(event, id, side));
+          }
+          continue;
+        }
         const events = simulate(run.config, kernels);
         for (;;) {
           if (sinceTurn >= yieldEvery) {
@@ -138,7 +165,7 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
           sinceTurn++;
         }
       }
-      post({ type: 'done', id, ms: now() - started });
+      post({ type: 'done', id, ms: now() - started, workers });
     } catch (error) {
       post({ type: 'error', id, message: `Engine error in ${side.toUpperCase()}: ${messageOf(error)}` });
     } finally {

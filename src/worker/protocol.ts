@@ -24,6 +24,7 @@ export type Reply =
   | { type: 'start'; id: number; side: Side; config: RunConfig; cost: Cost; shapes: LayerShape[]; theory: TheoryLayer[]; input: Stats }
   | { type: 'forward'; id: number; side: Side; layer: LayerResult }
   | { type: 'backward'; id: number; side: Side; index: number; gradient: GradientStats }
-  | { type: 'done'; id: number; ms: number }
+  /** `workers`: the pool workers that computed the run, 1 when the engine worker computed it alone. */
+  | { type: 'done'; id: number; ms: number; workers?: number }
   | { type: 'cancelled'; id: number }
   | { type: 'error'; id: number; message: string };

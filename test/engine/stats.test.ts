@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpolate, select, summarize } from '../../src/engine/stats';
+import { finishStats, interpolate, mergeMoments, scanDetail, scanMoments, summarize, type CellRange } from '../../src/engine/stats';
 import { Stream } from '../../src/engine/rng';
 
 const normals = (n: number, seed: string, scale = 1, shift = 0) => {
@@ -85,10 +85,48 @@ describe('summarize', () => {
     expect(stats.saturatedFraction).toBe(0.5);
   });
 
-  it('select finds order statistics with many duplicates', () => {
+  it('quantiles are exact order statistics, also among many duplicates, zeros, negatives and a spike', () => {
     const r = new Stream('s');
-    const a = Float32Array.from({ length: 2001 }, () => (r.uniform() < 0.5 ? 0 : r.normal()));
-    const sorted = Float32Array.from(a).sort();
-    for (const k of [0, 10, 1000, 1500, 2000]) expect(select(Float32Array.from(a), k)).toBe(sorted[k]);
+    const cases: Float32Array[] = [
+      Float32Array.from({ length: 2001 }, () => (r.uniform() < 0.5 ? 0 : r.normal())),
+      Float32Array.from({ length: 999 }, () => (r.uniform() < 0.4 ? 1 : Math.tanh(3 * r.normal()))),
+      Float32Array.from({ length: 1000 }, () => -Math.abs(r.normal()) * 1e-30),
+      Float32Array.from({ length: 7 }, () => r.normal() * 1e20),
+      Float32Array.from([5]),
+      Float32Array.from([-0, 0, -0, 2, NaN]),
+      // A spike of more than 65536 equal values in one bin (tanh saturating at exactly 1), plus neighbours in that bin.
+      Float32Array.from({ length: 100_001 }, (_, i) => (i % 10 < 8 ? 1 : i % 10 === 8 ? 1 + (i % 7) * 2 ** -20 : r.normal())),
+    ];
+    for (const a of cases) {
+      const sorted = Float64Array.from(a.filter((v) => !Number.isNaN(v))).sort();
+      const { quantiles } = summarize([a]).stats;
+      expect(quantiles.p01).toBe(interpolate(sorted, 0.01));
+      expect(quantiles.p50).toBe(interpolate(sorted, 0.5));
+      expect(quantiles.p99).toBe(interpolate(sorted, 0.99));
+    }
+  });
+
+  it('the same values cut into cells, held by 1, 2 or 5 workers: bit-identical statistics', () => {
+    const r = new Stream('cells');
+    const P = 6;
+    const nets = [0, 1].map(() => Float32Array.from({ length: 40 * 3 * P }, () => (r.uniform() < 0.1 ? 0 : 3 + r.normal())));
+    nets[1][17] = Infinity;
+    // Cells of 4 samples (3 x P values each), network by network.
+    const cells: CellRange[] = [];
+    for (let net = 0; net < 2; net++) for (let s = 0; s < 40; s += 4) cells.push({ net, start: s * 3 * P, end: (s + 4) * 3 * P });
+    const cellNets = cells.map((c) => c.net);
+    const run = (workers: number) => {
+      const bounds = Array.from({ length: workers + 1 }, (_, w) => Math.round((w * cells.length) / workers));
+      const groups = bounds.slice(1).map((end, w) => cells.slice(bounds[w], end));
+      const m = mergeMoments(groups.map((g) => scanMoments(nets, g, P)), cellNets, 2, P);
+      return finishStats(m, groups.map((g) => scanDetail(nets, g, P, m.params)), P);
+    };
+    const one = run(1);
+    expect(one.stats.nonFinite).toBe(1);
+    for (const w of [2, 5]) {
+      const other = run(w);
+      expect(other.stats).toEqual(one.stats);
+      expect(Array.from(other.positionVariance!)).toEqual(Array.from(one.positionVariance!));
+    }
   });
 });

@@ -37,7 +37,7 @@ describe('the worker message handler', () => {
     await h.until(terminal(7));
     expect(h.replies.map(label)).toEqual([...sideLabels('a', 4), ...sideLabels('b', 4), 'done']);
     expect(h.replies.every((r) => r.id === 7)).toBe(true);
-    expect(h.replies.at(-1)).toEqual({ type: 'done', id: 7, ms: 250.5 });
+    expect(h.replies.at(-1)).toEqual({ type: 'done', id: 7, ms: 250.5, workers: 1 });
     const startB = h.replies.find((r) => r.type === 'start' && r.side === 'b');
     expect(startB?.type === 'start' && startB.config.init).toBe('lecun_normal');
     // Replies are posted to another thread: each must survive the structured clone unchanged.

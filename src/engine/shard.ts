@@ -1,0 +1,314 @@
+/**
+ * One worker's part of a run: the samples of some consecutive cells (CELL_SAMPLES samples of one
+ * network each, network by network), carried through every layer forward and back. A shard answers
+ * the coordinator's calls (simulate.ts) with per-cell partial statistics only; it never needs the
+ * values of another shard. One shard holding every cell is the single-threaded engine; a pool of
+ * workers holds one shard each.
+ */
+import { activation, type ActivationFn } from './activations';
+import { drawBiases, drawWeights } from './initializers';
+import type { ConvGeometry, Kernels } from './kernels';
+import { stream } from './rng';
+import { layerShapes, sizeOf, type LayerShape, type RunConfig } from './schema';
+import { CELL_SAMPLES, scanDetail, scanMoments, type CellRange, type DetailParams, type DetailParts, type MomentParts } from './stats';
+
+/** What the coordinator asks of every shard, in this order: input, forward per layer, backward per layer from the top. */
+export type ShardCall =
+  | { op: 'input1' }
+  | { op: 'input2'; params: DetailParams }
+  | { op: 'forward1'; layer: number }
+  | { op: 'forward2'; layer: number; pre: DetailParams; post: DetailParams }
+  | { op: 'backward'; layer: number };
+
+/** A shard's answer to `forward1`: per network whose first sample it holds, the sum and sum of squares of its weights; and the first scans. */
+export interface Forward1 {
+  weights: { net: number; sum: number; sumSquares: number }[];
+  pre: MomentParts;
+  post: MomentParts;
+}
+
+/** A shard's answer to `forward2`. */
+export interface Forward2 {
+  pre: DetailParts;
+  post: DetailParts;
+}
+
+/** A shard's answer to `backward`: per cell, the sums of (dL/dy)^2 and of the per-sample (dL/dW)^2. */
+export type Backward = Float64Array;
+
+/** The answer type of each call. */
+export interface ShardAnswers {
+  input1: MomentParts;
+  input2: DetailParts;
+  forward1: Forward1;
+  forward2: Forward2;
+  backward: Backward;
+}
+
+/** The cells of a run: `blocks` per network, cell g = net * blocks + block. */
+export function cellCount(c: RunConfig): { blocks: number; total: number } {
+  const blocks = Math.ceil(c.n / CELL_SAMPLES);
+  return { blocks, total: blocks * c.nets };
+}
+
+/** The network of each cell, in cell order. */
+export function cellNets(c: RunConfig): Int32Array {
+  const { blocks, total } = cellCount(c);
+  return Int32Array.from({ length: total }, (_, g) => Math.floor(g / blocks));
+}
+
+/**
+ * Splits a run's cells among at most `workers` shards, as evenly as whole cells allow: consecutive
+ * ranges [from, to) of cell indices, none empty.
+ */
+export function planShards(c: RunConfig, workers: number): [number, number][] {
+  const { total } = cellCount(c);
+  const k = Math.max(1, Math.min(Math.floor(workers), total));
+  return Array.from({ length: k }, (_, i) => [Math.round((i * total) / k), Math.round(((i + 1) * total) / k)]);
+}
+
+/** E[x] and E[x^2] of one input element: normal N(0,1), uniform U[-sqrt 3, sqrt 3], positive |N(0,1)|. */
+export function inputMoments(data: RunConfig['data']): { mean: number; meanSquare: number } {
+  return data === 'positive' ? { mean: Math.sqrt(2 / Math.PI), meanSquare: 1 } : { mean: 0, meanSquare: 1 };
+}
+
+/**
+ * Draws the input of one network: the first `samples` samples (all n by default), row-major, from
+ * its own stream (so n = 100 is a prefix of n = 200).
+ */
+export function drawInput(c: RunConfig, network: number, samples = c.n): Float32Array {
+  const x = new Float32Array(samples * sizeOf(c.input));
+  const rng = stream(c.seed, 'input', network, 0);
+  // Bulk fills: the same numbers as x[i] = sqrt(3) (2 u - 1), |z| or z drawn one by one.
+  if (c.data === 'uniform') rng.fillUniform(x, Math.sqrt(3));
+  else {
+    rng.fillNormal(x);
+    if (c.data === 'positive') for (let i = 0; i < x.length; i++) x[i] = Math.abs(x[i]);
+  }
+  return x;
+}
+
+/** The convolution geometry of a conv layer. */
+export function geometry(c: RunConfig, s: LayerShape): ConvGeometry {
+  return {
+    channels: s.inShape[0],
+    height: s.inShape[1],
+    width: s.inShape[2],
+    outChannels: s.outShape[0],
+    outHeight: s.outShape[1],
+    outWidth: s.outShape[2],
+    kernel: c.kernel,
+    stride: c.stride,
+    pad: c.pad,
+  };
+}
+
+/** The samples [from, to) of network `net` that a shard holds. */
+interface Held {
+  net: number;
+  from: number;
+  to: number;
+}
+
+function applyActivation(act: ActivationFn, pre: Float32Array): Float32Array {
+  const post = new Float32Array(pre.length);
+  const phi = act.phi;
+  for (let i = 0; i < pre.length; i++) post[i] = phi(pre[i]);
+  return post;
+}
+
+function sumSquaresPerSample(x: Float32Array, n: number): Float64Array {
+  const per = x.length / n;
+  const out = new Float64Array(n);
+  for (let s = 0; s < n; s++) {
+    let t = 0;
+    for (let i = s * per, end = i + per; i < end; i++) t += x[i] * x[i];
+    out[s] = t;
+  }
+  return out;
+}
+
+/** One shard of a run; `handle` answers the coordinator's calls in order. */
+export class Shard {
+  private readonly act: ActivationFn;
+  private readonly shapes: LayerShape[];
+  private readonly held: Held[];
+  /** Per layer boundary (0 = input), the cells of this shard as ranges of the held arrays. */
+  private readonly cellsAt: CellRange[][];
+  private inputs: Float32Array[] = [];
+  /** The post-activations (or the input) the next layer reads, one array per held network. */
+  private xs: Float32Array[] = [];
+  private readonly pres: Float32Array[][] = [];
+  private readonly norms: Float64Array[][] = [];
+  private gs: Float32Array[] = [];
+
+  constructor(
+    private readonly c: RunConfig,
+    range: [number, number],
+    private readonly kernels: Kernels,
+  ) {
+    this.act = activation(c.act, c.slope);
+    this.shapes = layerShapes(c);
+    const { blocks } = cellCount(c);
+    const [from, to] = range;
+    this.held = [];
+    const cells: { h: number; s0: number; s1: number }[] = [];
+    for (let g = from; g < to; g++) {
+      const net = Math.floor(g / blocks);
+      const s0 = (g % blocks) * CELL_SAMPLES;
+      const s1 = Math.min(c.n, s0 + CELL_SAMPLES);
+      let h = this.held.length - 1;
+      if (h < 0 || this.held[h].net !== net) h = this.held.push({ net, from: s0, to: s1 }) - 1;
+      this.held[h].to = s1;
+      cells.push({ h, s0, s1 });
+    }
+    const sizes = [sizeOf(c.input), ...this.shapes.map((s) => sizeOf(s.outShape))];
+    this.cellsAt = sizes.map((size) => cells.map(({ h, s0, s1 }) => ({ net: h, start: (s0 - this.held[h].from) * size, end: (s1 - this.held[h].from) * size })));
+  }
+
+  handle<C extends ShardCall>(call: C): ShardAnswers[C['op']] {
+    switch (call.op) {
+      case 'input1':
+        return this.input1() as ShardAnswers[C['op']];
+      case 'input2':
+        return scanDetail(this.inputs, this.cellsAt[0], 0, call.params) as ShardAnswers[C['op']];
+      case 'forward1':
+        return this.forward1(call.layer) as ShardAnswers[C['op']];
+      case 'forward2':
+        return this.forward2(call.layer, call.pre, call.post) as ShardAnswers[C['op']];
+      case 'backward':
+        return this.backward(call.layer) as ShardAnswers[C['op']];
+    }
+    throw new Error(`shard: unknown call ${JSON.stringify((call as { op?: unknown }).op)}`);
+  }
+
+  private input1(): MomentParts {
+    const size = sizeOf(this.c.input);
+    this.inputs = this.held.map(({ net, from, to }) => {
+      const x = drawInput(this.c, net, to);
+      return from === 0 ? x : x.slice(from * size);
+    });
+    this.xs = this.inputs;
+    return scanMoments(this.inputs, this.cellsAt[0], 0);
+  }
+
+  private saturation(): { pre?: (v: number) => boolean; post?: (v: number) => boolean } {
+    const act = this.act;
+    if (this.c.act !== 'tanh' && this.c.act !== 'sigmoid') return {};
+    return { pre: (v) => act.saturated(act.phi(v)), post: act.saturated };
+  }
+
+  private forward1(l: number): Forward1 {
+    const c = this.c;
+    const shape = this.shapes[l];
+    const outSize = sizeOf(shape.outShape);
+    const weights: Forward1['weights'] = [];
+    const pre: Float32Array[] = [];
+    const post: Float32Array[] = [];
+    const norms: Float64Array[] = [];
+    for (let h = 0; h < this.held.length; h++) {
+      const { net, from, to } = this.held[h];
+      const m = to - from;
+      const w = drawWeights(c, shape, net);
+      const b = drawBiases(c, shape, net);
+      // Every shard holding some of a network's samples draws its weights alike: the one holding
+      // its first sample reports their moments.
+      if (from === 0) {
+        let sum = 0;
+        let sumSquares = 0;
+        for (let i = 0; i < w.length; i++) {
+          sum += w[i];
+          sumSquares += w[i] * w[i];
+        }
+        weights.push({ net, sum, sumSquares });
+      }
+      const x = this.xs[h];
+      const y = new Float32Array(m * outSize);
+      if (shape.kind === 'dense') {
+        this.kernels.dense(x, w, b, y, m, shape.fanIn, shape.outShape[0]);
+        norms.push(sumSquaresPerSample(x, m));
+      } else {
+        this.kernels.conv(x, w, b, y, m, geometry(c, shape));
+      }
+      pre.push(y);
+      post.push(applyActivation(this.act, y));
+    }
+    this.pres[l] = pre;
+    this.norms[l] = norms;
+    this.xs = post;
+    // The input is read again only by the backward pass of a conv first layer.
+    if (l === 0 && shape.kind !== 'conv') this.inputs = [];
+    const positions = shape.kind === 'conv' ? shape.outShape[1] * shape.outShape[2] : 0;
+    const cells = this.cellsAt[l + 1];
+    const sat = this.saturation();
+    return { weights, pre: scanMoments(pre, cells, positions, sat.pre), post: scanMoments(post, cells, 0, sat.post) };
+  }
+
+  private forward2(l: number, preParams: DetailParams, postParams: DetailParams): Forward2 {
+    const shape = this.shapes[l];
+    const positions = shape.kind === 'conv' ? shape.outShape[1] * shape.outShape[2] : 0;
+    const cells = this.cellsAt[l + 1];
+    return { pre: scanDetail(this.pres[l], cells, positions, preParams), post: scanDetail(this.xs, cells, 0, postParams) };
+  }
+
+  private backward(l: number): Backward {
+    const c = this.c;
+    const shape = this.shapes[l];
+    const out = shape.outShape[0];
+    const outSize = sizeOf(shape.outShape);
+    const inSize = sizeOf(shape.inShape);
+    if (l === this.shapes.length - 1) {
+      // dL/dy_L ~ N(0, 1), from each network's own stream (a prefix of it for the first samples).
+      this.xs = [];
+      this.gs = this.held.map(({ net, from, to }) => {
+        const g = new Float32Array(to * outSize);
+        stream(c.seed, 'gradient', net, 0).fillNormal(g);
+        return from === 0 ? g : g.slice(from * outSize);
+      });
+    }
+    const cells = this.cellsAt[l + 1];
+    const answer = new Float64Array(cells.length * 2);
+    // The input of the layer, per held network, for the conv weight gradients.
+    const below = l > 0 ? this.pres[l - 1] : null;
+    const xs = shape.kind === 'conv' ? this.held.map((_, h) => (below ? applyActivation(this.act, below[h]) : this.inputs[h])) : null;
+    for (let k = 0; k < cells.length; k++) {
+      const { net: h, start, end } = cells[k];
+      const g = this.gs[h];
+      let gSq = 0;
+      for (let i = start; i < end; i++) gSq += g[i] * g[i];
+      let wgSq = 0;
+      const first = start / outSize;
+      const samples = (end - start) / outSize;
+      if (shape.kind === 'dense') {
+        const norms = this.norms[l][h];
+        for (let s = first; s < first + samples; s++) {
+          let t = 0;
+          for (let o = s * out, e = o + out; o < e; o++) t += g[o] * g[o];
+          wgSq += t * norms[s];
+        }
+      } else {
+        const x = xs![h].subarray(first * inSize, (first + samples) * inSize);
+        wgSq = this.kernels.convWeightGradientSquares(x, g.subarray(start, end), samples, geometry(c, shape));
+      }
+      answer[2 * k] = gSq;
+      answer[2 * k + 1] = wgSq;
+    }
+    if (below) {
+      const dphi = this.act.dphi;
+      this.gs = this.held.map(({ net, from, to }, h) => {
+        const w = drawWeights(c, shape, net);
+        const y = below[h];
+        const dx = new Float32Array(y.length);
+        if (shape.kind === 'dense') this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out);
+        else this.kernels.convBackward(this.gs[h], w, dx, to - from, geometry(c, shape));
+        for (let i = 0; i < dx.length; i++) dx[i] = dx[i] * dphi(y[i]);
+        return dx;
+      });
+    } else this.gs = [];
+    // This layer's stored values are no longer needed.
+    this.pres[l] = [];
+    this.norms[l] = [];
+    if (l === 0) this.inputs = [];
+    return answer;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * A pool worker's entry: holds one shard of a run (src/engine/shard.ts) and answers the engine
+ * worker's calls with per-cell partial statistics. Made by the engine worker (pool.ts here).
+ */
+import { serveShard, type ShardRequest, type ShardReply } from '../engine/pool';
+
+// See engine.worker.ts for why the worker globals are named by a cast.
+const scope = self as unknown as {
+  onmessage: ((event: MessageEvent<ShardRequest>) => void) | null;
+  postMessage(reply: ShardReply, transfer: ArrayBuffer[]): void;
+};
+
+const serve = serveShard((reply, transfer) => scope.postMessage(reply, transfer));
+scope.onmessage = (event) => serve(event.data);

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { serveShard, ShardPool, simulatePooled, type ShardEndpoint, type ShardReply, type ShardRequest } from '../../src/engine/pool';
+import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
+import { runAll, type EngineEvent, type RunResult } from '../../src/engine/simulate';
+import { createHandler } from '../../src/worker/handler';
+import { lazyPool, poolSize } from '../../src/worker/pool';
+import type { Reply } from '../../src/worker/protocol';
+import { label, sideLabels, terminal } from './fixtures';
+
+const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
+
+/** A shard server behind a real message port (structured clone and transfer, as between threads). */
+function portEndpoint(): { endpoint: ShardEndpoint; fail(message: string): void; close(): void } {
+  const { port1, port2 } = new MessageChannel();
+  const serve = serveShard((reply, transfer) => port2.postMessage(reply, transfer));
+  port2.on('message', (request: ShardRequest) => serve(request));
+  let handler: (reply: ShardReply | Error) => void = () => {};
+  return {
+    endpoint: {
+      post: (request) => port1.postMessage(request),
+      listen(h) {
+        handler = h;
+        (port1 as MessagePort).on('message', (reply: ShardReply) => handler(reply));
+      },
+    },
+    fail: (message) => handler(new Error(message)),
+    close() {
+      port1.close();
+      port2.close();
+    },
+  };
+}
+
+async function collect(c: RunConfig, pool: ShardPool): Promise<{ events: EngineEvent[]; result: RunResult }> {
+  const events: EngineEvent[] = [];
+  const it = simulatePooled(c, pool);
+  for (;;) {
+    const step = await it.next();
+    if (step.done) return { events, result: step.value };
+    events.push(step.value);
+  }
+}
+
+describe('the worker pool', () => {
+  it('one worker per hardware thread, at most 8, none with a single thread', () => {
+    expect([undefined, 1, 2, 3, 16].map(poolSize)).toEqual([0, 0, 2, 3, 8]);
+  });
+
+  for (const workers of [1, 2, 3]) {
+    it(`${workers} workers behind message ports: the same events and numbers as simulate, bit for bit`, async () => {
+      const ends = Array.from({ length: workers }, portEndpoint);
+      const c = config({ net: 'mlp', depth: 5, width: 40, input: [24], n: 100, nets: 2, act: 'tanh' });
+      const { events, result } = await collect(c, new ShardPool(ends.map((e) => e.endpoint)));
+      expect(JSON.stringify(result)).toBe(JSON.stringify(runAll(c)));
+      expect(events.map((e) => e.type)).toEqual(['start', ...Array(5).fill('forward'), ...Array(5).fill('backward')]);
+      ends.forEach((e) => e.close());
+    });
+  }
+
+  it('a worker that fails fails the run with its message, and the pool says it is broken', async () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    const pool = new ShardPool(ends.map((e) => e.endpoint));
+    const c = config({ net: 'mlp', depth: 30, width: 64, input: [64], n: 64 });
+    const it = simulatePooled(c, pool);
+    await it.next();
+    ends[1].fail('a pool worker failed: boom');
+    await expect(
+      (async () => {
+        for (;;) if ((await it.next()).done) break;
+      })(),
+    ).rejects.toThrow('a pool worker failed: boom');
+    expect(pool.broken).toBe(true);
+    ends.forEach((e) => e.close());
+  });
+
+  it('an exception inside a shard is an error reply for its call, not a dead worker', async () => {
+    const end = portEndpoint();
+    const pool = new ShardPool([end.endpoint]);
+    await expect(pool.request(0, (seq) => ({ type: 'call', seq, call: { op: 'forward1', layer: 0 } }))).rejects.toThrow('shard call before init');
+    expect(pool.broken).toBe(false);
+    end.close();
+  });
+
+  it('the handler runs big runs on its pool and small ones in place, with the same replies', async () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    const pool = new ShardPool(ends.map((e) => e.endpoint));
+    let used = 0;
+    const replies: Reply[] = [];
+    let done: () => void = () => {};
+    const finished = new Promise<void>((r) => (done = r));
+    const handle = createHandler(
+      (r) => {
+        replies.push(r);
+        if (terminal(2)(r)) done();
+      },
+      { pool: () => (used++, pool), poolMinMultiplyAdds: 1e6, now: () => 0 },
+    );
+    const big = config({ net: 'mlp', depth: 4, width: 64, input: [64], n: 64 });
+    const small = config({ net: 'mlp', depth: 4, width: 8, input: [8], n: 8 });
+    handle({ type: 'run', id: 1, runs: [{ side: 'a', config: small }] });
+    handle({ type: 'run', id: 2, runs: [{ side: 'a', config: big }, { side: 'b', config: small }] });
+    await finished;
+    expect(used).toBe(1);
+    const ofTwo = replies.filter((r) => r.id === 2);
+    expect(ofTwo.map(label)).toEqual([...sideLabels('a', 4), ...sideLabels('b', 4), 'done']);
+    // (In-process, the posted layer objects are the coordinator's own, later given their gradients.)
+    const layersA = ofTwo.flatMap((r) => (r.type === 'forward' && r.side === 'a' ? [r.layer] : []));
+    const same = JSON.stringify(layersA) === JSON.stringify(runAll(big).layers);
+    expect(same).toBe(true);
+    ends.forEach((e) => e.close());
+  });
+
+  it('lazyPool makes its workers once, and again after one failed', () => {
+    const made: { terminated: boolean; listeners: Map<string, (e: unknown) => void> }[] = [];
+    const make = () => {
+      const w = {
+        terminated: false,
+        listeners: new Map<string, (e: unknown) => void>(),
+        postMessage() {},
+        addEventListener(type: string, l: (e: unknown) => void) {
+          w.listeners.set(type, l);
+        },
+        terminate() {
+          w.terminated = true;
+        },
+      };
+      made.push(w);
+      return w as never;
+    };
+    const lazy = lazyPool(2, make);
+    const first = lazy.get();
+    expect(lazy.get()).toBe(first);
+    expect(made.length).toBe(2);
+    made[0].listeners.get('error')!({ preventDefault() {}, message: 'x' });
+    const second = lazy.get();
+    expect(second).not.toBe(first);
+    expect(made.length).toBe(4);
+    expect(made[0].terminated && made[1].terminated).toBe(true);
+    expect(lazyPool(1, make).get()).toBeNull();
+    lazy.dispose();
+  });
+});
