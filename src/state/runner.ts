@@ -5,7 +5,7 @@
  */
 import type { StoreApi } from 'zustand/vanilla';
 import { resolveB } from '../link/codec';
-import { createEngineClient, type EngineClient, type RunList } from '../worker/client';
+import { createEngineClient, type CrashMode, type EngineClient, type RunList } from '../worker/client';
 import type { AppState } from './store';
 import type { Reply } from '../worker/protocol';
 
@@ -19,6 +19,12 @@ export interface Runner {
   dispose(): void;
 }
 
+/** What `startRunner` returns: the UI's controls, and a fault switch for tests, not for the UI. */
+export interface StartedRunner extends Runner {
+  /** Test only (issue 5): makes the live worker fail; see `EngineClient.crash`. False without a live worker. */
+  crash(mode: CrashMode): boolean;
+}
+
 /** The runs of the store's current configuration: A, then B in comparison mode. */
 export function runsOf(state: AppState): RunList {
   const b = resolveB(state.config);
@@ -26,7 +32,7 @@ export function runsOf(state: AppState): RunList {
 }
 
 /** Starts running the store's configuration now and after every change. */
-export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker, debounceMs = DEBOUNCE_MS): Runner {
+export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker, debounceMs = DEBOUNCE_MS): StartedRunner {
   // Replies are applied once per frame, in order: a fast worker can answer hundreds of times a
   // second, and one store update (one React render) per reply would keep the page from responding.
   let queue: Reply[] = [];
@@ -69,6 +75,9 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
     },
     cancel() {
       client.cancel();
+    },
+    crash(mode) {
+      return client.crash(mode);
     },
     dispose() {
       if (timer) clearTimeout(timer);

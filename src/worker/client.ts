@@ -13,6 +13,9 @@ import type { Reply, Request } from './protocol';
 /** The configurations of one run request: A, then B if present. */
 export type RunList = Extract<Request, { type: 'run' }>['runs'];
 
+/** How a test makes the worker fail: by an uncaught exception, or by closing itself. */
+export type CrashMode = Extract<Request, { type: 'crash' }>['mode'];
+
 /** Options of `createEngineClient`. */
 export interface EngineClientOptions {
   /**
@@ -42,6 +45,12 @@ export interface EngineClient {
   cancel(): void;
   /** Runs the last configurations again with a new id; null when there has been no run. */
   retry(): number | null;
+  /**
+   * Test only, for the fault tests (issue 5): asks the live worker to fail as a real fault would,
+   * `throw` (an uncaught exception: its error event) or `exit` (it closes itself: silence, for the
+   * watchdog). The client handles the fault as any other. False when there is no live worker.
+   */
+  crash(mode: CrashMode): boolean;
   /** Terminates the worker; the listener is never called again and `run` throws. */
   dispose(): void;
   /** True from `run` until its `done`, `cancelled` or `error` reaches the listener. */
@@ -179,10 +188,13 @@ export function createEngineClient(
     const w = worker;
     if (!w || !Number.isFinite(ms)) return;
     const wait = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
-    watchdog = setTimeout(() => fault(w, `The engine worker stopped answering (no reply for ${wait}).`), ms);
+    watchdog = setTimeout(() => fault(w, `The engine worker stopped answering (no reply for ${wait})`), ms);
   }
 
-  /** Ends the current run with a reply of the client's own, delivered after the calling code. */
+  /**
+   * Ends the current run with a reply of the client's own, delivered after the calling code. An
+   * error's message is a clause without a final period: the page puts it inside its own sentence.
+   */
   function finish(reply: Reply): void {
     active = false;
     stopWatchdog();
@@ -232,10 +244,10 @@ export function createEngineClient(
     w.addEventListener('error', (event: Event) => {
       // Handled here: keep it from being reported again as an uncaught error of the page.
       event.preventDefault();
-      const detail = (event as ErrorEvent).message;
-      fault(w, `The engine worker failed${detail ? `: ${detail}` : ''}.`);
+      const detail = (event as ErrorEvent).message?.replace(/\.$/, '');
+      fault(w, `The engine worker crashed${detail ? `: ${detail}` : ''}`);
     });
-    w.addEventListener('messageerror', () => fault(w, 'The engine worker sent a message that could not be read.'));
+    w.addEventListener('messageerror', () => fault(w, 'The engine worker sent a message that could not be read'));
     return w;
   }
 
@@ -313,6 +325,11 @@ export function createEngineClient(
     },
     retry() {
       return lastRuns ? run(lastRuns) : null;
+    },
+    crash(mode) {
+      if (!worker || disposed) return false;
+      worker.postMessage({ type: 'crash', mode } satisfies Request);
+      return true;
     },
     dispose() {
       disposed = true;

@@ -43,11 +43,31 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; profil
   return { context, profile };
 }
 
+/** Options of `startApp`. */
+export interface StartOptions {
+  /** The vite mode to build in: vite's default (`production`) unless given; `faults` adds the fault hooks (src/ui/testHooks.ts). */
+  mode?: string;
+}
+
+/**
+ * Builds the site into `outDir` as users get it. vitest sets NODE_ENV=test, which would make vite
+ * bundle React's development build (slower, and not what is published): production for the build.
+ */
+export async function buildSite(outDir: string, mode?: string): Promise<void> {
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root: resolve(__dirname, '../..'), logLevel: 'warn', mode, build: { outDir, emptyOutDir: true } });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
+}
+
 /** Builds and serves the site and opens a browser on it. */
-export async function startApp(): Promise<App> {
+export async function startApp(options: StartOptions = {}): Promise<App> {
   const root = resolve(__dirname, '../..');
   const outDir = mkdtempSync(join(tmpdir(), 'initscope-dist-'));
-  await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  await buildSite(outDir, options.mode);
   const server: PreviewServer = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
   const address = server.httpServer.address();
   const port = typeof address === 'object' && address ? address.port : 4173;
@@ -64,9 +84,13 @@ export async function startApp(): Promise<App> {
   };
 }
 
-/** Opens a page and collects its console errors and uncaught exceptions. */
-export async function openPage(app: App, hash: string): Promise<{ page: Page; errors: string[] }> {
+/**
+ * Opens a page and collects its console errors and uncaught exceptions; `beforeLoad` gets the page
+ * before it loads, to listen for what happens during the load (its first worker, say).
+ */
+export async function openPage(app: App, hash: string, beforeLoad?: (page: Page) => void | Promise<void>): Promise<{ page: Page; errors: string[] }> {
   const page = await app.context.newPage();
+  await beforeLoad?.(page);
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());

@@ -6,12 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import type { BrowserContext } from 'playwright-core';
 import { main } from '../../src/cli/simulate';
-import { launchBrowser, SCREENSHOTS } from './harness';
+import { buildSite, launchBrowser, SCREENSHOTS } from './harness';
 
 const SUB = '/teaching/initscope/';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.svg': 'image/svg+xml' };
@@ -26,7 +25,7 @@ describe('the published site', () => {
 
   beforeAll(async () => {
     dist = mkdtempSync(join(tmpdir(), 'initscope-site-'));
-    await build({ root: resolve(__dirname, '../..'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
+    await buildSite(dist);
     // A plain static host: files under SUB, nothing else, no special headers.
     server = createServer((req, res) => {
       const path = decodeURIComponent((req.url ?? '/').split('?')[0]);

@@ -39,6 +39,9 @@ class FakeWorker extends EventTarget {
     setImmediate(() => {
       if (this.terminated) return;
       this.received.push(data);
+      // The handler would throw from a timer, an uncaught exception of this test process; a real
+      // worker turns that into its error event, as `fail` does.
+      if (data.type === 'crash' && data.mode === 'throw') return void this.fail('Uncaught Error: engine worker crash requested (mode throw)');
       this.handle(data);
     });
   }
@@ -158,7 +161,7 @@ describe('the engine client', () => {
     // Handled, so the page does not report it again as its own uncaught error.
     expect(event!.defaultPrevented).toBe(true);
     expect(t.of(1)).toEqual(['start a', 'forward a 1', 'forward a 2', 'error']);
-    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker failed: Uncaught Error: out of memory.' });
+    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker crashed: Uncaught Error: out of memory' });
     expect(t.workers[0].terminated).toBe(true);
     expect(t.client.busy).toBe(false);
 
@@ -176,7 +179,7 @@ describe('the engine client', () => {
     });
     t.client.run(runA);
     await t.until(terminal(1));
-    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker sent a message that could not be read.' });
+    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker sent a message that could not be read' });
     expect(t.workers[0].terminated).toBe(true);
     t.client.run(runA);
     await t.until(terminal(2));
@@ -184,15 +187,18 @@ describe('the engine client', () => {
   });
 
   it('a worker that goes silent (crash exit) is reported after stallMs and replaced', async () => {
+    let crashed: boolean | null = null;
     const t = setup({ stallMs: 100 }, (r) => {
-      if (r.id === 1 && r.type === 'forward' && r.layer.index === 1) t.workers[0].postMessage({ type: 'crash', mode: 'exit' });
+      if (r.id === 1 && r.type === 'forward' && r.layer.index === 1) crashed = t.client.crash('exit');
     });
     const started = performance.now();
     t.client.run(runA);
     await t.until(terminal(1));
     const waited = performance.now() - started;
+    expect(crashed).toBe(true);
+    expect(t.workers[0].received.at(-1)).toEqual({ type: 'crash', mode: 'exit' });
     expect(t.of(1)).toEqual(['start a', 'forward a 1', 'error']);
-    expect(t.replies.at(-1)).toMatchObject({ type: 'error', id: 1, message: expect.stringContaining('stopped answering') });
+    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker stopped answering (no reply for 100 ms)' });
     // The limit counts from the last reply, not from the start of the run.
     expect(waited).toBeGreaterThanOrEqual(100);
     t.client.retry();
@@ -353,6 +359,65 @@ describe('the engine client', () => {
   });
 });
 
+describe('the test-only crash switch', () => {
+  it('crash throw mid-run ends the run with one error naming the crash; a retry completes on a fresh worker', async () => {
+    let crashed: boolean | null = null;
+    const t = setup({}, (r) => {
+      if (r.id === 1 && r.type === 'forward' && r.layer.index === 2) crashed = t.client.crash('throw');
+    });
+    t.client.run(runA);
+    await t.until(terminal(1));
+    await settle();
+    expect(crashed).toBe(true);
+    expect(t.workers[0].received.map((q) => q.type)).toEqual(['run', 'crash']);
+    expect(t.of(1).slice(0, 3)).toEqual(['start a', 'forward a 1', 'forward a 2']);
+    expect(t.of(1).filter((l) => l === 'error')).toHaveLength(1);
+    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker crashed: Uncaught Error: engine worker crash requested (mode throw)' });
+    expect(t.workers[0].terminated).toBe(true);
+    t.client.retry();
+    await t.until(terminal(2));
+    expect(t.workers).toHaveLength(2);
+    expect(t.of(2)).toEqual([...sideLabels('a', 4), 'done']);
+  });
+
+  it('crash throw of an idle worker reaches the listener not at all; the next run completes on a fresh worker', async () => {
+    const t = setup();
+    t.client.run(runA);
+    await t.until(terminal(1));
+    const count = t.replies.length;
+    expect(t.client.crash('throw')).toBe(true);
+    await settle();
+    expect(t.workers[0].terminated).toBe(true);
+    expect(t.replies).toHaveLength(count);
+    expect(t.client.busy).toBe(false);
+    t.client.run(runA);
+    await t.until(terminal(2));
+    expect(t.workers).toHaveLength(2);
+    expect(t.of(2)).toEqual([...sideLabels('a', 4), 'done']);
+  });
+
+  it('crash without a live worker does nothing and makes none: before any run, after a fault, after a cancel, after dispose', async () => {
+    const t = setup();
+    expect(t.client.crash('throw')).toBe(false);
+    expect(t.workers).toHaveLength(0);
+    t.client.run(runA);
+    await t.until((r) => r.type === 'start');
+    t.workers[0].fail('Uncaught Error: first');
+    await t.until(terminal(1));
+    expect(t.client.crash('exit')).toBe(false);
+    t.client.run(runA);
+    await t.until((r) => r.id === 2 && r.type === 'start');
+    t.client.cancel();
+    expect(t.client.crash('exit')).toBe(false);
+    t.client.run(runA);
+    await t.until(terminal(3));
+    t.client.dispose();
+    expect(t.client.crash('exit')).toBe(false);
+    expect(t.workers).toHaveLength(3);
+    expect(t.workers.every((w) => w.received.every((q) => q.type === 'run'))).toBe(true);
+  });
+});
+
 describe('the stall watchdog, on a fake clock', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -383,7 +448,7 @@ describe('the stall watchdog, on a fake clock', () => {
     vi.advanceTimersByTime(2);
     expect(worker.terminated).toBe(true);
     return Promise.resolve().then(() => {
-      expect(replies.at(-1)).toEqual({ type: 'error', id: 2, message: 'The engine worker stopped answering (no reply for 100 ms).' });
+      expect(replies.at(-1)).toEqual({ type: 'error', id: 2, message: 'The engine worker stopped answering (no reply for 100 ms)' });
       expect(replies).toHaveLength(3);
     });
   });
