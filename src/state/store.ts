@@ -248,6 +248,9 @@ export function applyReply(state: ReplyState, reply: Reply): ReplyState {
     return { ...state, results, run: { ...state.run, done, progress: Math.min(1, done / Math.max(1, state.run.total)) } };
   };
   switch (reply.type) {
+    case 'accepted':
+      // The client keeps this to itself; nothing to show.
+      return state;
     case 'start': {
       const previous = state.results[reply.side];
       const layers = Array.from({ length: reply.shapes.length }, (_, i) => previous?.layers[i]);

@@ -109,6 +109,14 @@ export function stallBudget(runs: RunList): number {
  */
 export const SUPERSEDE_MS = 150;
 
+/**
+ * How long in ms an idle worker that has answered before may take to accept a run (the handler
+ * posts `accepted` on receipt). A worker that closed itself while idle fires no event; one that
+ * does not accept within this is taken for dead and the run goes to a fresh worker, unseen by the
+ * page. A busy worker accepts only after its layer, so this applies to idle workers only.
+ */
+export const ACCEPT_MS = 3000;
+
 function isTerminal(reply: Reply): boolean {
   return reply.type === 'done' || reply.type === 'cancelled' || reply.type === 'error';
 }
@@ -160,6 +168,8 @@ export function createEngineClient(
   let switching = false;
   // Set while the current run waits for a worker still inside a superseded run.
   let supersedeTimer: ReturnType<typeof setTimeout> | undefined;
+  // Set while an idle worker has not accepted the current run yet.
+  let acceptTimer: ReturnType<typeof setTimeout> | undefined;
 
   function stopWatchdog(): void {
     if (watchdog !== undefined) clearTimeout(watchdog);
@@ -169,6 +179,11 @@ export function createEngineClient(
   function stopSupersedeTimer(): void {
     if (supersedeTimer !== undefined) clearTimeout(supersedeTimer);
     supersedeTimer = undefined;
+  }
+
+  function stopAcceptTimer(): void {
+    if (acceptTimer !== undefined) clearTimeout(acceptTimer);
+    acceptTimer = undefined;
   }
 
   /** Terminates the live worker, whatever it is doing; the next run or retry makes a fresh one. */
@@ -181,6 +196,7 @@ export function createEngineClient(
     switching = false;
     stopWatchdog();
     stopSupersedeTimer();
+    stopAcceptTimer();
   }
 
   function armWatchdog(ms: number): void {
@@ -225,12 +241,13 @@ export function createEngineClient(
       switching = false;
       olderRunMs = 0;
       stopSupersedeTimer();
+      stopAcceptTimer();
       if (isTerminal(reply)) workerRunMs = 0;
     }
     if (!active) return;
     // Any reply, even a stale one, shows the worker alive.
     armWatchdog(olderRunMs + stallMs);
-    if (reply.id !== currentId) return;
+    if (reply.id !== currentId || reply.type === 'accepted') return;
     if (isTerminal(reply)) {
       active = false;
       stopWatchdog();
@@ -302,7 +319,20 @@ export function createEngineClient(
     // (SUPERSEDE_MS), rather than wait for its next layer boundary.
     if (superseding && answered && t - workerRunSince >= supersedeMs) dropWorker();
     const fresh = !superseding || worker === null;
+    // An idle worker that has answered before accepts at once, unless it died meanwhile.
+    const idleUsed = !superseding && worker !== null && answered;
     if (!send(id, runs)) return id;
+    if (idleUsed) {
+      acceptTimer = setTimeout(() => {
+        acceptTimer = undefined;
+        if (!active || currentId !== id || disposed) return;
+        dropWorker();
+        if (!send(id, runs)) return;
+        workerRunSince = now();
+        workerRunMs = stallMs;
+        armWatchdog(stallMs);
+      }, ACCEPT_MS);
+    }
     if (fresh) workerRunSince = t;
     switching = !fresh;
     olderRunMs = Math.max(olderRunMs, workerRunMs);

@@ -181,6 +181,7 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
         if (current) stop(current, 'superseded');
         const job: Job = { id: request.id, controller: new AbortController() };
         current = job;
+        post({ type: 'accepted', id: request.id });
         void execute(job, request.runs);
         return;
       }

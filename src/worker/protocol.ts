@@ -19,8 +19,13 @@ export type Request =
   /** Test-only fault injection: throw inside the worker (`error`) or while handling run `id`. */
   | { type: 'crash'; mode: 'throw' | 'exit' };
 
-/** Worker to page, in order for one run: for each side start, forward x depth, backward x depth; then done. */
+/**
+ * Worker to page, in order for one run: accepted; for each side start, forward x depth, backward x
+ * depth; then done. `accepted` is posted as soon as the worker takes the run, at once when it was
+ * idle: the client's sign that the worker is alive (it is not passed on to the page).
+ */
 export type Reply =
+  | { type: 'accepted'; id: number }
   | { type: 'start'; id: number; side: Side; config: RunConfig; cost: Cost; shapes: LayerShape[]; theory: TheoryLayer[]; input: Stats }
   | { type: 'forward'; id: number; side: Side; layer: LayerResult }
   | { type: 'backward'; id: number; side: Side; index: number; gradient: GradientStats }

@@ -1,7 +1,7 @@
 /**
  * Faults in a real Chromium (issue 5). A worker that throws or closes itself during a run yields a
  * visible error; the last good numbers stay on the page, marked stale; Retry completes on a fresh
- * worker with exactly `simulate`'s numbers. A worker crashed while idle is replaced too. The crashes
+ * worker with exactly `simulate`'s numbers. A worker crashed while idle is replaced, unseen, at the next run. The crashes
  * come from the fault hooks of a `faults` build (src/ui/testHooks.ts), which the site people get
  * does not contain.
  */
@@ -205,23 +205,19 @@ describe('faults in Chromium', () => {
     await page.close();
   }, 300_000);
 
-  it('a worker that closes itself while idle goes unnoticed until the next run, whose watchdog reports it; Retry completes on a fresh worker', async () => {
-    // A worker that closed itself sends no event: the page learns of it only when a run gets no reply.
+  it('a worker that closes itself while idle is replaced at the next run, unseen: it does not accept the run, a fresh worker computes it', async () => {
+    // A worker that closed itself sends no event; an idle live one accepts a run at once (ACCEPT_MS).
     const { page, errors, workers } = await open(app, SMALL);
     await expectSimulateNumbers(page);
     expect(await page.evaluate(() => window.__initscopeFaults!.crash('exit'))).toBe(true);
     await expect.poll(() => workers.ended.has(workers.made[0])).toBe(true);
     expect(await page.getByRole('alert').count()).toBe(0);
 
-    const stall = stallOf(SMALL);
     const t = performance.now();
     await page.getByRole('button', { name: 'New seed' }).click();
-    await failure(page).waitFor({ timeout: stall + 60_000 });
-    timings['idle exit: next run to alert'] = performance.now() - t;
-    expect(await failure(page).textContent()).toContain(`The engine worker stopped answering (no reply for ${Math.round(stall / 1000)} s)`);
-    expect(workers.made).toHaveLength(1);
-    await page.getByRole('button', { name: 'Retry' }).click();
     await expectSimulateNumbers(page);
+    timings['idle exit: next run complete'] = performance.now() - t;
+    expect(await page.getByRole('alert').count()).toBe(0);
     expect(workers.made).toHaveLength(2);
     expect(errors).toEqual([]);
     await page.close();

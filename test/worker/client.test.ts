@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultRun, validateRun } from '../../src/engine/schema';
-import { createEngineClient, stallBudget, SUPERSEDE_MS, type EngineClientOptions } from '../../src/worker/client';
+import { ACCEPT_MS, createEngineClient, stallBudget, SUPERSEDE_MS, type EngineClientOptions } from '../../src/worker/client';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
 import { label, runA, runAB, settle, sideLabels, small, terminal } from './fixtures';
@@ -207,6 +207,35 @@ describe('the engine client', () => {
     expect(t.of(2).at(-1)).toBe('done');
   });
 
+  it('a worker that closed itself while idle is replaced unseen: the next run goes to a fresh worker after ACCEPT_MS', async () => {
+    const t = setup();
+    t.client.run(runA);
+    await t.until(terminal(1));
+    expect(t.client.crash('exit')).toBe(true);
+    await settle();
+    const started = performance.now();
+    t.client.run(runA);
+    await t.until(terminal(2), ACCEPT_MS + 10_000);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(ACCEPT_MS - 5);
+    expect(t.workers).toHaveLength(2);
+    expect(t.workers[0].terminated).toBe(true);
+    // Nothing of the dead worker reached the page: run 2 is whole, from the fresh worker.
+    expect(t.of(2)).toEqual([...sideLabels('a', 4), 'done']);
+    expect(t.replies.some((r) => r.type === 'error' || r.type === 'accepted')).toBe(false);
+  });
+
+  it('a live idle worker accepts at once and keeps its runs: no fresh worker for a second run', async () => {
+    const t = setup();
+    t.client.run(runA);
+    await t.until(terminal(1));
+    t.client.run(runA);
+    await t.until(terminal(2));
+    // The accept timer was cleared by `accepted`: past ACCEPT_MS, still the first worker.
+    await new Promise((r) => setTimeout(r, ACCEPT_MS + 100));
+    expect(t.workers).toHaveLength(1);
+    expect(t.of(2).at(-1)).toBe('done');
+  });
+
   it('the stall limit counts from the last reply: a slow run whose layers each come in time completes', async () => {
     // 11 replies 40 ms apart: 440 ms in all, never 150 ms without a reply.
     const t = setup({ stallMs: 150 }, () => {}, 40);
@@ -238,7 +267,7 @@ describe('the engine client', () => {
     const worker = t.workers[0];
     expect(worker.terminated).toBe(true);
     expect(worker.received.map((q) => q.type)).toEqual(['run']);
-    expect(worker.dispatched.map((d) => label(d.reply))).toEqual(['start a', 'forward a 1']);
+    expect(worker.dispatched.map((d) => label(d.reply))).toEqual(['accepted', 'start a', 'forward a 1']);
   });
 
   it('cancel terminates the busy worker at once; the next run works on a fresh one, and no reply of the cancelled run arrives', async () => {

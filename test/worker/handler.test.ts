@@ -12,8 +12,11 @@ import { label, runA, runAB, settle, sideLabels, small, terminal } from './fixtu
  */
 function harness(options: HandlerOptions = {}, onReply: (r: Reply, handle: (q: Request) => void) => void = () => {}) {
   const replies: Reply[] = [];
+  // `accepted` replies, apart: the handler posts one on receipt of every run.
+  const accepted: number[] = [];
   const waiters: { test: (r: Reply) => boolean; resolve: () => void }[] = [];
   const handle: (q: Request) => void = createHandler((r) => {
+    if (r.type === 'accepted') return void accepted.push(r.id);
     replies.push(r);
     onReply(r, handle);
     for (const w of [...waiters]) {
@@ -26,7 +29,7 @@ function harness(options: HandlerOptions = {}, onReply: (r: Reply, handle: (q: R
   const until = (test: (r: Reply) => boolean) =>
     replies.some(test) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ test, resolve }));
   const of = (id: number) => replies.filter((r) => r.id === id).map(label);
-  return { handle, replies, until, of };
+  return { handle, replies, accepted, until, of };
 }
 
 describe('the worker message handler', () => {
@@ -34,6 +37,9 @@ describe('the worker message handler', () => {
     const clock = [1000, 1250.5];
     const h = harness({ now: () => clock.shift()! });
     h.handle({ type: 'run', id: 7, runs: runAB });
+    // Accepted on receipt, before anything is computed.
+    expect(h.accepted).toEqual([7]);
+    expect(h.replies).toEqual([]);
     await h.until(terminal(7));
     expect(h.replies.map(label)).toEqual([...sideLabels('a', 4), ...sideLabels('b', 4), 'done']);
     expect(h.replies.every((r) => r.id === 7)).toBe(true);

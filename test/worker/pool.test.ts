@@ -91,6 +91,7 @@ describe('the worker pool', () => {
     const finished = new Promise<void>((r) => (done = r));
     const handle = createHandler(
       (r) => {
+        if (r.type === 'accepted') return;
         replies.push(r);
         if (terminal(2)(r)) done();
       },
