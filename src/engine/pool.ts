@@ -109,13 +109,27 @@ export class ShardPool {
   }
 }
 
+/** Thrown by `simulatePooled` when its signal was aborted: the run sent nothing more to the pool. */
+export class PoolRunAborted extends Error {
+  constructor() {
+    super('the pooled run was stopped');
+    this.name = 'PoolRunAborted';
+  }
+}
+
 /**
  * Runs a validated configuration on the pool (as many of its workers as the run has cells to
  * share), yielding the events of `simulate` in the same order and returning the same result.
+ * Once `signal` is aborted no further request is sent (a newer run may already have given the
+ * workers other shards): the generator throws PoolRunAborted instead.
  */
-export async function* simulatePooled(c: RunConfig, pool: ShardPool): AsyncGenerator<EngineEvent, RunResult, void> {
+export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { readonly aborted: boolean }): AsyncGenerator<EngineEvent, RunResult, void> {
   const plan = planShards(c, pool.size);
-  await Promise.all(plan.map((range, i) => pool.request(i, (seq) => ({ type: 'init', seq, config: c, range }))));
+  const all = (make: (i: number, seq: number) => ShardRequest) => {
+    if (signal?.aborted) throw new PoolRunAborted();
+    return Promise.all(plan.map((_, i) => pool.request(i, (seq) => make(i, seq))));
+  };
+  await all((i, seq) => ({ type: 'init', seq, config: c, range: plan[i] }));
   const steps = coordinate(c);
   let answers: unknown[] = [];
   for (;;) {
@@ -123,7 +137,7 @@ export async function* simulatePooled(c: RunConfig, pool: ShardPool): AsyncGener
     if (step.done) return step.value;
     if (step.value.type === 'call') {
       const call = step.value.call;
-      answers = await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'call', seq, call }))));
+      answers = await all((_, seq) => ({ type: 'call', seq, call }));
     } else {
       answers = [];
       yield step.value.event;

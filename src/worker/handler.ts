@@ -4,7 +4,7 @@
  * loop a turn between events, so that a newer `run` or a `cancel` is seen between two layers.
  */
 import type { Kernels } from '../engine/kernels';
-import { simulatePooled, type ShardPool } from '../engine/pool';
+import { PoolRunAborted, simulatePooled, type ShardPool } from '../engine/pool';
 import { runCost } from '../engine/schema';
 import { planShards } from '../engine/shard';
 import { simulate, type EngineEvent } from '../engine/simulate';
@@ -140,7 +140,7 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
         if (pool) {
           workers = Math.max(workers, Math.min(pool.size, planShards(run.config, pool.size).length));
           // The pool's answers arrive as tasks, so a newer run or a cancel is seen between two events.
-          for await (const event of simulatePooled(run.config, pool)) {
+          for await (const event of simulatePooled(run.config, pool, signal)) {
             if (signal.aborted) {
               if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
               return;
@@ -167,6 +167,11 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
       }
       post({ type: 'done', id, ms: now() - started, workers });
     } catch (error) {
+      if (error instanceof PoolRunAborted) {
+        // Stopped while waiting for the pool; a newer run has the workers now.
+        if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
+        return;
+      }
       post({ type: 'error', id, message: `Engine error in ${side.toUpperCase()}: ${messageOf(error)}` });
     } finally {
       ticker.close();

@@ -5,7 +5,7 @@ import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema
 import { runAll, type EngineEvent, type RunResult } from '../../src/engine/simulate';
 import { createHandler } from '../../src/worker/handler';
 import { lazyPool, poolSize } from '../../src/worker/pool';
-import type { Reply } from '../../src/worker/protocol';
+import type { Reply, Request } from '../../src/worker/protocol';
 import { label, sideLabels, terminal } from './fixtures';
 
 const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
@@ -109,6 +109,36 @@ describe('the worker pool', () => {
     const layersA = ofTwo.flatMap((r) => (r.type === 'forward' && r.side === 'a' ? [r.layer] : []));
     const same = JSON.stringify(layersA) === JSON.stringify(runAll(big).layers);
     expect(same).toBe(true);
+    ends.forEach((e) => e.close());
+  });
+
+  it('a run superseding a pooled run mid-way gets the workers cleanly: the older one sends nothing more', async () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    const pool = new ShardPool(ends.map((e) => e.endpoint));
+    const replies: Reply[] = [];
+    let done: () => void = () => {};
+    const finished = new Promise<void>((r) => (done = r));
+    const first = config({ net: 'mlp', depth: 12, width: 64, input: [64], n: 96, seed: 'first' });
+    const second = config({ net: 'mlp', depth: 6, width: 48, input: [32], n: 80, nets: 2, seed: 'second' });
+    const handle: (q: Request) => void = createHandler(
+      (r) => {
+        if (r.type === 'accepted') return;
+        replies.push(r);
+        // The newer run arrives while the older one waits for the pool's answers about layer 4.
+        if (r.id === 1 && r.type === 'forward' && r.layer.index === 3) setTimeout(() => handle({ type: 'run', id: 2, runs: [{ side: 'a', config: second }] }), 0);
+        if (terminal(2)(r)) done();
+      },
+      { pool: () => pool, poolMinMultiplyAdds: 0, now: () => 0 },
+    );
+    handle({ type: 'run', id: 1, runs: [{ side: 'a', config: first }] });
+    await finished;
+    const ofOne = replies.filter((r) => r.id === 1).map(label);
+    expect(ofOne.slice(0, 4)).toEqual(['start a', 'forward a 1', 'forward a 2', 'forward a 3']);
+    // Stopped silently: no error from asking the pool about a run it no longer holds.
+    expect(ofOne.length).toBeLessThanOrEqual(5);
+    expect(replies.some((r) => r.type === 'error')).toBe(false);
+    const layers = replies.flatMap((r) => (r.id === 2 && r.type === 'forward' ? [r.layer] : []));
+    expect(JSON.stringify(layers)).toBe(JSON.stringify(runAll(second).layers));
     ends.forEach((e) => e.close());
   });
 
