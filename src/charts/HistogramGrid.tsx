@@ -5,7 +5,7 @@
  * shared axis, the cells whose common x domain it widens).
  */
 import { useFocus } from './useFocus';
-import { memo, useMemo, useState, type ReactNode } from 'react';
+import { memo, useMemo, useRef, useState, type ReactNode } from 'react';
 import { area, curveStepAfter, line, scaleLinear, scaleSymlog } from 'd3';
 import type { Activation } from '../engine/schema';
 import type { LayerResult } from '../engine/simulate';
@@ -139,13 +139,12 @@ interface CellProps {
   comparing: boolean;
   which: 'pre' | 'post';
   logCounts: boolean;
-  act: Activation;
-  actB: Activation;
+  /** The flags of layerA and layerB (empty without the layer). */
+  flagsA: Flag[];
+  flagsB: Flag[];
   shared: boolean;
   sharedLo: number;
   sharedHi: number;
-  firstA: number;
-  firstB: number;
   focused: boolean;
   width: number;
   height: number;
@@ -164,8 +163,8 @@ function HistogramCellView(p: CellProps) {
   const layerNumber = p.position + 1;
   const statsA = statsOf(p.layerA, p.which);
   const statsB = comparing ? statsOf(p.layerB, p.which) : undefined;
-  const flagsA = p.layerA ? layerFlags(p.layerA, p.act, p.layerA.theory, p.firstA) : [];
-  const flagsB = comparing && p.layerB ? layerFlags(p.layerB, p.actB, p.layerB.theory, p.firstB) : [];
+  const flagsA = p.flagsA;
+  const flagsB = comparing ? p.flagsB : NO_FLAGS;
   const series: SeriesView[] = [];
   const histA = histOf(statsA);
   const histB = histOf(statsB);
@@ -415,10 +414,60 @@ function HistogramCellView(p: CellProps) {
   );
 }
 
-const HistogramCell = memo(HistogramCellView);
+const NO_FLAGS: Flag[] = [];
 
-/** Small multiples of the per-layer histograms of A (filled bars) and B (dashed outline), at most `maxCells` at a time. */
-export function HistogramGrid(props: HistogramGridProps) {
+function sameFlags(a: Flag[], b: Flag[]): boolean {
+  return a === b || (a.length === b.length && a.every((f, i) => f.id === b[i].id && f.label === b[i].label && f.title === b[i].title));
+}
+
+interface FlagMemo {
+  act: Activation;
+  first: number;
+  flags: Flag[];
+}
+
+/**
+ * layerFlags per layer, computed once per layer object, activation and first-layer variance (the
+ * reference of the relative vanishing rule), and kept as the same array while they read the same:
+ * a new first layer then redraws only the cells whose flags it changes.
+ */
+function useLayerFlags(): (layer: LayerResult | undefined, act: Activation, first: number) => Flag[] {
+  const cache = useRef<WeakMap<LayerResult, FlagMemo> | null>(null);
+  cache.current ??= new WeakMap();
+  const last = useRef(new Map<number, Flag[]>());
+  return (layer, act, first) => {
+    if (!layer) return NO_FLAGS;
+    const hit = cache.current!.get(layer);
+    if (hit && hit.act === act && Object.is(hit.first, first)) return hit.flags;
+    let flags = layerFlags(layer, act, layer.theory, first);
+    // The same layer's previous flags, or those of its position (a layer whose gradient arrived is a new object).
+    const previous = hit?.flags ?? last.current.get(layer.index);
+    if (previous && sameFlags(previous, flags)) flags = previous;
+    cache.current!.set(layer, { act, first, flags });
+    last.current.set(layer.index, flags);
+    return flags;
+  };
+}
+
+/**
+ * True when a cell would draw the two layers alike: the same object, or the same statistics
+ * objects (a layer whose backward pass arrives is a new object with only its gradient new; a cell
+ * reads only the layer's pre and post statistics, and gets its flags as props).
+ */
+function sameDrawnLayer(a: LayerResult | undefined, b: LayerResult | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.index === b.index && a.pre === b.pre && a.post === b.post);
+}
+
+const HistogramCell = memo(HistogramCellView, (p, q) => {
+  for (const key of Object.keys(p) as (keyof CellProps)[]) {
+    if (key === 'layerA' || key === 'layerB') {
+      if (!sameDrawnLayer(p[key], q[key])) return false;
+    } else if (!Object.is(p[key], q[key])) return false;
+  }
+  return true;
+});
+
+function HistogramGridView(props: HistogramGridProps) {
   const {
     a,
     b,
@@ -480,6 +529,8 @@ export function HistogramGrid(props: HistogramGridProps) {
   }, [a, b, comparing, shown, which, sharedAxis, sharedLo, sharedHi, cellWidth]);
   const firstA = toNumber(a[0]?.pre?.variance);
   const firstB = toNumber(b?.[0]?.pre?.variance);
+  const flagsOfA = useLayerFlags();
+  const flagsOfB = useLayerFlags();
   const computed = shown.filter((i) => a[i] !== undefined).length;
   const allComputed = Array.from({ length: count }, (_, i) => i).filter((i) => a[i] !== undefined && (!comparing || b?.[i] !== undefined)).length;
 
@@ -510,13 +561,11 @@ export function HistogramGrid(props: HistogramGridProps) {
           comparing={comparing}
           which={which}
           logCounts={logCounts}
-          act={act}
-          actB={actB}
+          flagsA={flagsOfA(a[i], act, firstA)}
+          flagsB={comparing ? flagsOfB(b?.[i], actB, firstB) : NO_FLAGS}
           shared={shared}
           sharedLo={shared ? sharedLo : NaN}
           sharedHi={shared ? sharedHi : NaN}
-          firstA={firstA}
-          firstB={firstB}
           focused={active === i}
           width={cellWidth}
           height={height}
@@ -579,3 +628,6 @@ export function HistogramGrid(props: HistogramGridProps) {
     </figure>
   );
 }
+
+/** Small multiples of the per-layer histograms of A (filled bars) and B (dashed outline), at most `maxCells` at a time. */
+export const HistogramGrid = memo(HistogramGridView);

@@ -2,6 +2,7 @@
  * The numbers behind the charts as a table: the accessible alternative to every plot, and the one to
  * copy from. Layers not computed yet show an ellipsis, never a made-up number.
  */
+import { memo } from 'react';
 import type { LayerResult } from '../engine/simulate';
 import type { TheoryLayer } from '../engine/theory';
 import { formatPercent, formatPowerOfTen, formatValue, toNumber } from './numbers';
@@ -54,8 +55,31 @@ function cells(layer: LayerResult | undefined, theory: TheoryLayer | undefined):
 const cellStyle = { padding: '2px 8px', textAlign: 'right', fontVariantNumeric: 'tabular-nums' } as const;
 const headStyle = { padding: '2px 8px', textAlign: 'right', fontWeight: 600, borderBottom: `1px solid ${COLORS.frame}` } as const;
 
-/** Per layer: fan-in, weight std, measured and predicted Var[y], post-activation zero fraction and E[(dL/dy)^2], for A and optionally B. */
-export function StatsTable({ a, b, theoryA, theoryB, labelA, labelB }: StatsTableProps) {
+interface RowProps {
+  layer: number;
+  /** The text of every cell after the layer number, A's then B's. */
+  texts: string[];
+}
+
+function RowView({ layer, texts }: RowProps) {
+  return (
+    <tr>
+      <th scope="row" style={{ ...cellStyle, fontWeight: 600 }}>
+        {layer}
+      </th>
+      {texts.map((text, k) => (
+        <td key={k} style={cellStyle}>
+          {text}
+        </td>
+      ))}
+    </tr>
+  );
+}
+
+// Compared by text: a layer arriving (or its gradient, or a new run's equal theory) redraws only the rows that read differently.
+const Row = memo(RowView, (p, q) => p.layer === q.layer && p.texts.length === q.texts.length && p.texts.every((t, i) => t === q.texts[i]));
+
+function StatsTableView({ a, b, theoryA, theoryB, labelA, labelB }: StatsTableProps) {
   const comparing = b !== undefined;
   const depth = Math.max(a.length, theoryA.length, b?.length ?? 0, theoryB?.length ?? 0);
   const runs = comparing
@@ -111,18 +135,7 @@ export function StatsTable({ a, b, theoryA, theoryB, labelA, labelB }: StatsTabl
         </thead>
         <tbody>
           {Array.from({ length: depth }, (_, i) => (
-            <tr key={i}>
-              <th scope="row" style={{ ...cellStyle, fontWeight: 600 }}>
-                {i + 1}
-              </th>
-              {runs.map((r) =>
-                cells(r.layers[i], r.theory[i]).map((text, k) => (
-                  <td key={`${r.key}-${k}`} style={cellStyle}>
-                    {text}
-                  </td>
-                )),
-              )}
-            </tr>
+            <Row key={i} layer={i + 1} texts={runs.flatMap((r) => cells(r.layers[i], r.theory[i]))} />
           ))}
         </tbody>
       </table>
@@ -134,3 +147,6 @@ export function StatsTable({ a, b, theoryA, theoryB, labelA, labelB }: StatsTabl
     </div>
   );
 }
+
+/** Per layer: fan-in, weight std, measured and predicted Var[y], post-activation zero fraction and E[(dL/dy)^2], for A and optionally B. */
+export const StatsTable = memo(StatsTableView);

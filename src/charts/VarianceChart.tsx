@@ -4,7 +4,7 @@
  * axis cannot hold (0, Inf, NaN) are pinned to strips at the axis edges with their own marker.
  */
 import { useFocus } from './useFocus';
-import { memo, useId, useMemo, type KeyboardEvent } from 'react';
+import { memo, useCallback, useId, useMemo, useRef, type KeyboardEvent } from 'react';
 import { area, line, scaleLinear, scaleLog, ticks as linearTicks } from 'd3';
 import type { LayerResult } from '../engine/simulate';
 import type { TheoryLayer } from '../engine/theory';
@@ -64,13 +64,16 @@ const STRIP = 14;
 const STRIP_GAP = 5;
 const PANEL_GAP = 16;
 
-/** The place of a theory variance on the log axis: Var[y] if it is a positive float64, else logPreVariance. */
-function theoryVariancePlace(t: TheoryLayer): LogPlace {
-  const direct = logPlace(t.preVariance);
+/**
+ * The place of a theory value on the log axis: the value if it is a positive float64, else its log10
+ * (the theory's `log...` field, computed beyond float64's range), else the edge the value is pinned to.
+ */
+function theoryPlace(value: number | null | undefined, log10: number | null | undefined): LogPlace {
+  const direct = logPlace(value);
   if (direct.kind === 'log') return direct;
-  const lp = toNumber(t.logPreVariance);
+  const lp = toNumber(log10);
   if (Number.isFinite(lp)) return { kind: 'log', log: lp };
-  if (lp === -Infinity || toNumber(t.preVariance) === 0) return { kind: 'zero' };
+  if (lp === -Infinity || toNumber(value) === 0) return { kind: 'zero' };
   return { kind: 'inf' };
 }
 
@@ -130,104 +133,37 @@ interface PanelProps {
   onActivate(position: number | null): void;
 }
 
-function PanelView({ spec, depth, width, height, showTheory, comparing, active, onActivate }: PanelProps) {
-  const clipId = `clip-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
-  const left = MARGIN.left;
-  const right = width - MARGIN.right;
-  const topStrip = MARGIN.top + STRIP / 2;
-  const plotTop = MARGIN.top + STRIP + STRIP_GAP;
-  const plotBottom = height - MARGIN.bottom - STRIP - STRIP_GAP;
-  const bottomStrip = height - MARGIN.bottom - STRIP / 2;
+type Scale = (value: number) => number;
 
-  const x = scaleLinear()
-    .domain([0.5, Math.max(1, depth) + 0.5])
-    .range([left, right]);
+/** Where a panel's parts sit, in px. */
+interface Layout {
+  width: number;
+  height: number;
+  left: number;
+  right: number;
+  topStrip: number;
+  plotTop: number;
+  plotBottom: number;
+  bottomStrip: number;
+}
 
-  const [lo, hi] = useMemo(() => {
-    let min = Infinity;
-    let max = -Infinity;
-    const add = (v: number) => {
-      if (!Number.isFinite(v)) return;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    };
-    for (const s of spec.series) {
-      for (const v of s.measured) {
-        const p = logPlace(v);
-        if (v !== undefined && p.kind === 'log') add(p.log);
-      }
-      if (showTheory) for (const p of s.theory) if (p.kind === 'log') add(p.log);
-      for (const band of s.spread) {
-        if (!band) continue;
-        add(band.lo);
-        add(band.hi);
-      }
-    }
-    if (!(max >= min)) return [-1, 1];
-    const pad = Math.max(0.05 * (max - min), 0.1);
-    return [min - pad, max + pad];
-  }, [spec, showTheory]);
-  const y = scaleLinear().domain([lo, hi]).range([plotBottom, plotTop]);
-  const yTickList = yTicks(lo, hi);
-  const xTickList = x.ticks(Math.min(depth, 10)).filter((t) => Number.isInteger(t) && t >= 1 && t <= depth);
+interface FrameProps {
+  layout: Layout;
+  x: Scale;
+  y: Scale;
+  yTickList: Tick[];
+  xTickList: number[];
+  usesTop: boolean;
+  usesBottom: boolean;
+  yLabel: string;
+  clipId: string;
+}
 
-  const usesTop = spec.series.some(
-    (s) => s.measured.some((v) => v !== undefined && logPlace(v).kind === 'inf') || (showTheory && s.theory.some((p) => p.kind === 'inf')),
-  );
-  const usesBottom = spec.series.some(
-    (s) => s.measured.some((v) => v !== undefined && logPlace(v).kind === 'zero') || (showTheory && s.theory.some((p) => p.kind === 'zero')),
-  );
-
-  const theoryLine = line<[number, number]>()
-    .defined((d) => Number.isFinite(d[1]))
-    .x((d) => x(d[0]))
-    .y((d) => y(d[1]));
-  const band = area<[number, Band | null]>()
-    .defined((d) => d[1] !== null)
-    .x((d) => x(d[0]))
-    .y0((d) => y(d[1]!.lo))
-    .y1((d) => y(d[1]!.hi));
-
-  const moveFocus = (e: KeyboardEvent<SVGRectElement>, position: number) => {
-    const next =
-      e.key === 'ArrowRight' || e.key === 'ArrowUp'
-        ? position + 1
-        : e.key === 'ArrowLeft' || e.key === 'ArrowDown'
-          ? position - 1
-          : e.key === 'Home'
-            ? 0
-            : e.key === 'End'
-              ? depth - 1
-              : null;
-    if (next === null) return;
-    e.preventDefault();
-    const target = Math.max(0, Math.min(depth - 1, next));
-    const el = e.currentTarget.parentNode?.querySelector<SVGRectElement>(`[data-layer="${target}"]`);
-    el?.focus();
-    onActivate(target);
-  };
-  const roving = active !== null && active >= 0 && active < depth ? active : 0;
-
-  const columnLabel = (i: number) =>
-    `Layer ${i + 1}: ${spec.quantity} ${spec.series
-      .map((s) => {
-        const v = s.measured[i];
-        const measured = v === undefined ? 'not computed yet' : placeText(logPlace(v), toNumber(v));
-        const theory = s.theoryText[i] !== undefined ? ` (theory ${s.theoryText[i]})` : '';
-        return `${comparing ? `${s.label} ` : ''}${measured}${theory}`;
-      })
-      .join(', ')}`;
-
+/** The plot area, grid lines, edge strips, ticks and axis titles: what does not change as layers arrive. */
+const Frame = memo(function Frame({ layout, x, y, yTickList, xTickList, usesTop, usesBottom, yLabel, clipId }: FrameProps) {
+  const { height, left, right, topStrip, plotTop, plotBottom, bottomStrip } = layout;
   return (
-    <svg
-      role="group"
-      aria-label={`${spec.yLabel} by layer`}
-      width={width}
-      height={height}
-      viewBox={`0 0 ${width} ${height}`}
-      style={{ display: 'block', overflow: 'hidden', fontFamily: FONT.family }}
-      onMouseLeave={() => onActivate(null)}
-    >
+    <>
       <defs>
         <clipPath id={clipId}>
           <rect x={left} y={plotTop - 1} width={right - left} height={plotBottom - plotTop + 2} />
@@ -275,117 +211,382 @@ function PanelView({ spec, depth, width, height, showTheory, comparing, active, 
         fontSize={FONT.normal}
         fill={COLORS.text}
       >
-        {spec.yLabel}
+        {yLabel}
       </text>
+    </>
+  );
+});
 
+interface SeriesPartProps {
+  seriesKey: 'a' | 'b';
+  label: string;
+  quantity: string;
+  x: Scale;
+  y: Scale;
+}
+
+/** The 10th to 90th percentile band of one series, or nothing. */
+const SpreadBand = memo(function SpreadBand({ seriesKey, label, quantity, x, y, spread }: SeriesPartProps & { spread: (Band | null)[] }) {
+  const points = spread.map((b, i): [number, Band | null] => [i + 1, b]);
+  if (!points.some((p) => p[1] !== null)) return null;
+  const band = area<[number, Band | null]>()
+    .defined((d) => d[1] !== null)
+    .x((d) => x(d[0]))
+    .y0((d) => y(d[1]!.lo))
+    .y1((d) => y(d[1]!.hi));
+  return (
+    <path d={band(points) ?? ''} fill={COLORS[seriesKey]} fillOpacity={0.16} stroke="none">
+      <title>{`${label}: 10th to 90th percentile of ${quantity} over the networks`}</title>
+    </path>
+  );
+});
+
+/** The theory line of one series through the layers whose theory is on the log axis. */
+const TheoryLine = memo(function TheoryLine({ seriesKey, label, quantity, x, y, theory }: SeriesPartProps & { theory: LogPlace[] }) {
+  const theoryLine = line<[number, number]>()
+    .defined((d) => Number.isFinite(d[1]))
+    .x((d) => x(d[0]))
+    .y((d) => y(d[1]));
+  return (
+    <path
+      d={theoryLine(theory.map((p, i): [number, number] => [i + 1, p.kind === 'log' ? p.log : NaN])) ?? ''}
+      fill="none"
+      stroke={COLORS[seriesKey]}
+      strokeWidth={1.75}
+      strokeDasharray={seriesKey === 'b' ? '6 3' : undefined}
+    >
+      <title>{`${label}: mean-field theory of ${quantity}`}</title>
+    </path>
+  );
+});
+
+/** Marks at the top or bottom strip for the layers whose theory is 0 or not finite. */
+const TheoryEdges = memo(function TheoryEdges({
+  seriesKey,
+  label,
+  quantity,
+  x,
+  theory,
+  theoryText,
+  topStrip,
+  bottomStrip,
+}: Omit<SeriesPartProps, 'y'> & { theory: LogPlace[]; theoryText: (string | undefined)[]; topStrip: number; bottomStrip: number }) {
+  return (
+    <>
+      {theory.map((p, i) =>
+        p.kind === 'log' ? null : (
+          <line
+            key={`theory-edge-${seriesKey}-${i}`}
+            x1={x(i + 1) - 5}
+            x2={x(i + 1) + 5}
+            y1={p.kind === 'zero' ? bottomStrip : topStrip}
+            y2={p.kind === 'zero' ? bottomStrip : topStrip}
+            stroke={COLORS[seriesKey]}
+            strokeWidth={2}
+            strokeDasharray={seriesKey === 'b' ? '3 2' : undefined}
+          >
+            <title>{`${label}, layer ${i + 1}: theory ${quantity} = ${theoryText[i]}, marked at the ${p.kind === 'zero' ? 'bottom' : 'top'} edge`}</title>
+          </line>
+        ),
+      )}
+    </>
+  );
+});
+
+interface ColumnProps {
+  position: number;
+  label: string;
+  focusable: boolean;
+  x0: number;
+  x1: number;
+  top: number;
+  height: number;
+  onActivate(position: number | null): void;
+  onKey(e: KeyboardEvent<SVGRectElement>, position: number): void;
+}
+
+/** The invisible hit area of one layer: hover and keyboard focus, and the layer's numbers for screen readers. */
+const Column = memo(function Column({ position, label, focusable, x0, x1, top, height, onActivate, onKey }: ColumnProps) {
+  return (
+    <rect
+      data-layer={position}
+      role="img"
+      aria-label={label}
+      tabIndex={focusable ? 0 : -1}
+      x={x0}
+      y={top}
+      width={Math.max(0, x1 - x0)}
+      height={height}
+      fill="#ffffff"
+      fillOpacity={0}
+      style={{ outline: 'none' }}
+      onMouseEnter={() => onActivate(position)}
+      onFocus={() => onActivate(position)}
+      onKeyDown={(e) => onKey(e, position)}
+    >
+      <title>{label}</title>
+    </rect>
+  );
+});
+
+interface PointProps {
+  seriesKey: 'a' | 'b';
+  label: string;
+  quantity: string;
+  position: number;
+  value: number;
+  theoryText: string | undefined;
+  x: Scale;
+  y: Scale;
+  topStrip: number;
+  bottomStrip: number;
+}
+
+/** One measured value: a circle (A) or square (B) on the log axis, or a triangle at the edge for 0 and non-finite values. */
+const Point = memo(function Point({ seriesKey, label, quantity, position, value, theoryText, x, y, topStrip, bottomStrip }: PointProps) {
+  const place = logPlace(value);
+  const cx = x(position + 1);
+  const theory = theoryText !== undefined ? ` (theory ${theoryText})` : '';
+  const color = COLORS[seriesKey];
+  if (place.kind !== 'log') {
+    const edge = place.kind === 'zero' ? 'bottom' : 'top';
+    const why = place.kind === 'zero' ? 'no log axis holds 0' : 'no axis holds it';
+    return (
+      <path
+        d={edgeMarker(place.kind === 'zero' ? 'down' : 'up', cx, place.kind === 'zero' ? bottomStrip : topStrip, 4.5)}
+        fill={seriesKey === 'a' ? color : '#ffffff'}
+        stroke={color}
+        strokeWidth={1.5}
+      >
+        <title>{`${label}, layer ${position + 1}: ${quantity} = ${placeText(place, value)}${theory}; marked at the ${edge} edge, as ${why}`}</title>
+      </path>
+    );
+  }
+  const cy = y(place.log);
+  const title = <title>{`${label}, layer ${position + 1}: ${quantity} = ${formatValue(value)}${theory}`}</title>;
+  return seriesKey === 'a' ? (
+    <circle cx={cx} cy={cy} r={3.5} fill={color} stroke="#ffffff" strokeWidth={0.75}>
+      {title}
+    </circle>
+  ) : (
+    <rect x={cx - 3.5} y={cy - 3.5} width={7} height={7} fill="#ffffff" fillOpacity={0.6} stroke={color} strokeWidth={1.5}>
+      {title}
+    </rect>
+  );
+});
+
+function PanelView({ spec, depth, width, height, showTheory, comparing, active, onActivate }: PanelProps) {
+  const clipId = `clip-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
+  const left = MARGIN.left;
+  const right = width - MARGIN.right;
+  const topStrip = MARGIN.top + STRIP / 2;
+  const plotTop = MARGIN.top + STRIP + STRIP_GAP;
+  const plotBottom = height - MARGIN.bottom - STRIP - STRIP_GAP;
+  const bottomStrip = height - MARGIN.bottom - STRIP / 2;
+  const layout = useMemo(
+    (): Layout => ({ width, height, left, right, topStrip, plotTop, plotBottom, bottomStrip }),
+    [width, height, left, right, topStrip, plotTop, plotBottom, bottomStrip],
+  );
+
+  const x = useMemo(
+    () =>
+      scaleLinear()
+        .domain([0.5, Math.max(1, depth) + 0.5])
+        .range([left, right]),
+    [depth, left, right],
+  );
+
+  const [lo, hi] = useMemo(() => {
+    let min = Infinity;
+    let max = -Infinity;
+    const add = (v: number) => {
+      if (!Number.isFinite(v)) return;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    };
+    for (const s of spec.series) {
+      for (const v of s.measured) {
+        const p = logPlace(v);
+        if (v !== undefined && p.kind === 'log') add(p.log);
+      }
+      if (showTheory) for (const p of s.theory) if (p.kind === 'log') add(p.log);
+      for (const band of s.spread) {
+        if (!band) continue;
+        add(band.lo);
+        add(band.hi);
+      }
+    }
+    if (!(max >= min)) return [-1, 1];
+    const pad = Math.max(0.05 * (max - min), 0.1);
+    return [min - pad, max + pad];
+  }, [spec, showTheory]);
+  const y = useMemo(() => scaleLinear().domain([lo, hi]).range([plotBottom, plotTop]), [lo, hi, plotBottom, plotTop]);
+  const yTickList = useMemo(() => yTicks(lo, hi), [lo, hi]);
+  const xTickList = useMemo(() => x.ticks(Math.min(depth, 10)).filter((t) => Number.isInteger(t) && t >= 1 && t <= depth), [x, depth]);
+
+  const usesTop = spec.series.some(
+    (s) => s.measured.some((v) => v !== undefined && logPlace(v).kind === 'inf') || (showTheory && s.theory.some((p) => p.kind === 'inf')),
+  );
+  const usesBottom = spec.series.some(
+    (s) => s.measured.some((v) => v !== undefined && logPlace(v).kind === 'zero') || (showTheory && s.theory.some((p) => p.kind === 'zero')),
+  );
+
+  const onKey = useCallback(
+    (e: KeyboardEvent<SVGRectElement>, position: number) => {
+      const next =
+        e.key === 'ArrowRight' || e.key === 'ArrowUp'
+          ? position + 1
+          : e.key === 'ArrowLeft' || e.key === 'ArrowDown'
+            ? position - 1
+            : e.key === 'Home'
+              ? 0
+              : e.key === 'End'
+                ? depth - 1
+                : null;
+      if (next === null) return;
+      e.preventDefault();
+      const target = Math.max(0, Math.min(depth - 1, next));
+      const el = e.currentTarget.parentNode?.querySelector<SVGRectElement>(`[data-layer="${target}"]`);
+      el?.focus();
+      onActivate(target);
+    },
+    [depth, onActivate],
+  );
+  const roving = active !== null && active >= 0 && active < depth ? active : 0;
+
+  const columnLabel = (i: number) =>
+    `Layer ${i + 1}: ${spec.quantity} ${spec.series
+      .map((s) => {
+        const v = s.measured[i];
+        const measured = v === undefined ? 'not computed yet' : placeText(logPlace(v), toNumber(v));
+        const theory = s.theoryText[i] !== undefined ? ` (theory ${s.theoryText[i]})` : '';
+        return `${comparing ? `${s.label} ` : ''}${measured}${theory}`;
+      })
+      .join(', ')}`;
+
+  return (
+    <svg
+      role="group"
+      aria-label={`${spec.yLabel} by layer`}
+      width={width}
+      height={height}
+      viewBox={`0 0 ${width} ${height}`}
+      style={{ display: 'block', overflow: 'hidden', fontFamily: FONT.family }}
+      onMouseLeave={() => onActivate(null)}
+    >
+      <Frame layout={layout} x={x} y={y} yTickList={yTickList} xTickList={xTickList} usesTop={usesTop} usesBottom={usesBottom} yLabel={spec.yLabel} clipId={clipId} />
       <g clipPath={`url(#${clipId})`}>
-        {spec.series.map((s) => {
-          const points = s.spread.map((b, i): [number, Band | null] => [i + 1, b]);
-          if (!points.some((p) => p[1] !== null)) return null;
-          return (
-            <path key={`band-${s.key}`} d={band(points) ?? ''} fill={COLORS[s.key]} fillOpacity={0.16} stroke="none">
-              <title>{`${s.label}: 10th to 90th percentile of ${spec.quantity} over the networks`}</title>
-            </path>
-          );
-        })}
+        {spec.series.map((s) => (
+          <SpreadBand key={`band-${s.key}`} seriesKey={s.key} label={s.label} quantity={spec.quantity} x={x} y={y} spread={s.spread} />
+        ))}
         {showTheory &&
-          spec.series.map((s) => (
-            <path
-              key={`theory-${s.key}`}
-              d={theoryLine(s.theory.map((p, i): [number, number] => [i + 1, p.kind === 'log' ? p.log : NaN])) ?? ''}
-              fill="none"
-              stroke={COLORS[s.key]}
-              strokeWidth={1.75}
-              strokeDasharray={s.key === 'b' ? '6 3' : undefined}
-            >
-              <title>{`${s.label}: mean-field theory of ${spec.quantity}`}</title>
-            </path>
-          ))}
+          spec.series.map((s) => <TheoryLine key={`theory-${s.key}`} seriesKey={s.key} label={s.label} quantity={spec.quantity} x={x} y={y} theory={s.theory} />)}
       </g>
       {showTheory &&
-        spec.series.map((s) =>
-          s.theory.map((p, i) =>
-            p.kind === 'log' ? null : (
-              <line
-                key={`theory-edge-${s.key}-${i}`}
-                x1={x(i + 1) - 5}
-                x2={x(i + 1) + 5}
-                y1={p.kind === 'zero' ? bottomStrip : topStrip}
-                y2={p.kind === 'zero' ? bottomStrip : topStrip}
-                stroke={COLORS[s.key]}
-                strokeWidth={2}
-                strokeDasharray={s.key === 'b' ? '3 2' : undefined}
-              >
-                <title>{`${s.label}, layer ${i + 1}: theory ${spec.quantity} = ${s.theoryText[i]}, marked at the ${
-                  p.kind === 'zero' ? 'bottom' : 'top'
-                } edge`}</title>
-              </line>
-            ),
-          ),
-        )}
+        spec.series.map((s) => (
+          <TheoryEdges
+            key={`theory-edges-${s.key}`}
+            seriesKey={s.key}
+            label={s.label}
+            quantity={spec.quantity}
+            x={x}
+            theory={s.theory}
+            theoryText={s.theoryText}
+            topStrip={topStrip}
+            bottomStrip={bottomStrip}
+          />
+        ))}
       {/* Under the points, so a point's own tooltip shows when the pointer is on it. */}
       {Array.from({ length: depth }, (_, i) => (
-        <rect
+        <Column
           key={`hit-${i}`}
-          data-layer={i}
-          role="img"
-          aria-label={columnLabel(i)}
-          tabIndex={i === roving ? 0 : -1}
-          x={x(i + 0.5)}
-          y={MARGIN.top}
-          width={Math.max(0, x(i + 1.5) - x(i + 0.5))}
+          position={i}
+          label={columnLabel(i)}
+          focusable={i === roving}
+          x0={x(i + 0.5)}
+          x1={x(i + 1.5)}
+          top={MARGIN.top}
           height={height - MARGIN.top - MARGIN.bottom}
-          fill="#ffffff"
-          fillOpacity={0}
-          style={{ outline: 'none' }}
-          onMouseEnter={() => onActivate(i)}
-          onFocus={() => onActivate(i)}
-          onKeyDown={(e) => moveFocus(e, i)}
-        >
-          <title>{columnLabel(i)}</title>
-        </rect>
+          onActivate={onActivate}
+          onKey={onKey}
+        />
       ))}
       {active !== null && active >= 0 && active < depth && (
         <line x1={x(active + 1)} x2={x(active + 1)} y1={MARGIN.top} y2={height - MARGIN.bottom} stroke={COLORS.focus} strokeWidth={1} strokeDasharray="3 2" pointerEvents="none" />
       )}
       {spec.series.map((s) =>
-        s.measured.map((v, i) => {
-          if (v === undefined) return null;
-          const value = toNumber(v);
-          const place = logPlace(value);
-          const cx = x(i + 1);
-          const theory = s.theoryText[i] !== undefined ? ` (theory ${s.theoryText[i]})` : '';
-          const color = COLORS[s.key];
-          if (place.kind !== 'log') {
-            const edge = place.kind === 'zero' ? 'bottom' : 'top';
-            const why = place.kind === 'zero' ? 'no log axis holds 0' : 'no axis holds it';
-            return (
-              <path
-                key={`${s.key}-${i}`}
-                d={edgeMarker(place.kind === 'zero' ? 'down' : 'up', cx, place.kind === 'zero' ? bottomStrip : topStrip, 4.5)}
-                fill={s.key === 'a' ? color : '#ffffff'}
-                stroke={color}
-                strokeWidth={1.5}
-              >
-                <title>{`${s.label}, layer ${i + 1}: ${spec.quantity} = ${placeText(place, value)}${theory}; marked at the ${edge} edge, as ${why}`}</title>
-              </path>
-            );
-          }
-          const cy = y(place.log);
-          const title = <title>{`${s.label}, layer ${i + 1}: ${spec.quantity} = ${formatValue(value)}${theory}`}</title>;
-          return s.key === 'a' ? (
-            <circle key={`a-${i}`} cx={cx} cy={cy} r={3.5} fill={color} stroke="#ffffff" strokeWidth={0.75}>
-              {title}
-            </circle>
-          ) : (
-            <rect key={`b-${i}`} x={cx - 3.5} y={cy - 3.5} width={7} height={7} fill="#ffffff" fillOpacity={0.6} stroke={color} strokeWidth={1.5}>
-              {title}
-            </rect>
-          );
-        }),
+        s.measured.map((v, i) =>
+          v === undefined ? null : (
+            <Point
+              key={`${s.key}-${i}`}
+              seriesKey={s.key}
+              label={s.label}
+              quantity={spec.quantity}
+              position={i}
+              value={toNumber(v)}
+              theoryText={s.theoryText[i]}
+              x={x}
+              y={y}
+              topStrip={topStrip}
+              bottomStrip={bottomStrip}
+            />
+          ),
+        ),
       )}
     </svg>
   );
+}
+
+function sameBand(a: Band | null, b: Band | null): boolean {
+  return a === b || (a !== null && b !== null && a.lo === b.lo && a.hi === b.hi);
+}
+
+function samePlace(a: LogPlace, b: LogPlace): boolean {
+  return a.kind === b.kind && (a.kind !== 'log' || a.log === (b as { log: number }).log);
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean = Object.is): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+  return true;
+}
+
+/**
+ * `next`, with every part equal to `previous`'s replaced by `previous`'s own (and `previous` itself
+ * when all are equal): the specs are rebuilt whenever a layer arrives, and the memoized panel and
+ * its parts then redraw only what changed (a forward layer does not redraw the gradient panel).
+ */
+function stableSpec(previous: PanelSpec | null, next: PanelSpec): PanelSpec {
+  if (!previous || previous.id !== next.id || previous.quantity !== next.quantity || previous.yLabel !== next.yLabel) return next;
+  let changed = previous.series.length !== next.series.length;
+  const series = next.series.map((s, i) => {
+    const p = previous.series[i];
+    if (!p || p.key !== s.key || p.label !== s.label) {
+      changed = true;
+      return s;
+    }
+    const kept: Series = {
+      key: p.key,
+      label: p.label,
+      measured: sameList(p.measured, s.measured) ? p.measured : s.measured,
+      theory: sameList(p.theory, s.theory, samePlace) ? p.theory : s.theory,
+      theoryText: sameList(p.theoryText, s.theoryText) ? p.theoryText : s.theoryText,
+      spread: sameList(p.spread, s.spread, sameBand) ? p.spread : s.spread,
+    };
+    const same = kept.measured === p.measured && kept.theory === p.theory && kept.theoryText === p.theoryText && kept.spread === p.spread;
+    if (!same) changed = true;
+    return same ? p : kept;
+  });
+  return changed ? { ...next, series } : previous;
+}
+
+/** The spec, as the same object (and the same arrays inside) while its contents are unchanged. */
+function useStableSpec(next: PanelSpec): PanelSpec {
+  const previous = useRef<PanelSpec | null>(null);
+  const spec = stableSpec(previous.current, next);
+  previous.current = spec;
+  return spec;
 }
 
 const Panel = memo(PanelView);
@@ -416,8 +617,7 @@ function LegendSwatch({ kind, color }: { kind: 'circle' | 'square' | 'solid' | '
   );
 }
 
-/** Measured Var[y] and E[(dL/dy)^2] by layer (points) beside the mean-field theory (lines), log scales, one x scale. */
-export function VarianceChart(props: VarianceChartProps) {
+function VarianceChartView(props: VarianceChartProps) {
   const { a, b, theoryA, theoryB, showTheory, focused, onFocus, labelA = 'A', labelB = 'B', width = 1240, height = 300 } = props;
   const comparing = b !== undefined;
   const depth = Math.max(a.length, theoryA.length, b?.length ?? 0, theoryB?.length ?? 0);
@@ -432,9 +632,9 @@ export function VarianceChart(props: VarianceChartProps) {
     return list;
   }, [a, b, theoryA, theoryB, comparing, labelA, labelB]);
 
-  const variance = useMemo((): PanelSpec => {
+  const freshVariance = useMemo((): PanelSpec => {
     const series = runs.map((r): Series => {
-      const theory = r.theory.slice(0, depth).map(theoryVariancePlace);
+      const theory = r.theory.slice(0, depth).map((t) => theoryPlace(t.preVariance, t.logPreVariance));
       return {
         key: r.key,
         label: r.label,
@@ -453,9 +653,9 @@ export function VarianceChart(props: VarianceChartProps) {
     return { id: 'variance', quantity: 'Var[y]', yLabel: 'Var[y] (pre-activation)', series };
   }, [runs, depth]);
 
-  const gradient = useMemo((): PanelSpec => {
+  const freshGradient = useMemo((): PanelSpec => {
     const series = runs.map((r): Series => {
-      const theory = r.theory.slice(0, depth).map((t) => logPlace(t?.gradientMeanSquare));
+      const theory = r.theory.slice(0, depth).map((t) => theoryPlace(t?.gradientMeanSquare, t?.logGradientMeanSquare));
       return {
         key: r.key,
         label: r.label,
@@ -470,6 +670,8 @@ export function VarianceChart(props: VarianceChartProps) {
     });
     return { id: 'gradient', quantity: 'E[(dL/dy)^2]', yLabel: 'E[(dL/dy)^2]', series };
   }, [runs, depth]);
+  const variance = useStableSpec(freshVariance);
+  const gradient = useStableSpec(freshGradient);
 
   const panelWidth = Math.max(200, Math.floor((width - PANEL_GAP) / 2));
   const hasSpread = variance.series.some((s) => s.spread.some((b) => b !== null));
@@ -560,3 +762,6 @@ export function VarianceChart(props: VarianceChartProps) {
     </figure>
   );
 }
+
+/** Measured Var[y] and E[(dL/dy)^2] by layer (points) beside the mean-field theory (lines), log scales, one x scale. */
+export const VarianceChart = memo(VarianceChartView);

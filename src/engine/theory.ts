@@ -11,10 +11,11 @@
  * Numbers. Every per-position array is kept as float64 mantissas times one power of two per layer,
  * renormalized every layer: scaling by 2^k is exact, so wherever float64 would not overflow the
  * results are bit for bit what plain float64 arithmetic gives, and where it would (200 layers that
- * each multiply the variance by 1e3, or divide it) the recursion carries on and `logPreVariance`
- * stays finite. Tap sums run along rows, then columns, adding mirror-image taps in pairs, so
- * mirror-image positions of a symmetric geometry get identical bits and share one quadrature; the
- * quadrature itself is interpolated across the distinct variances of a layer (see momentsAt).
+ * each multiply the variance by 1e3, or divide it) the recursion carries on and `logPreVariance`,
+ * `logGradientMeanSquare` and `logWeightGradientMeanSquare` stay finite. Tap sums run along
+ * rows, then columns, adding mirror-image taps in pairs, so mirror-image positions of a symmetric
+ * geometry get identical bits and share one quadrature; the quadrature itself is interpolated
+ * across the distinct variances of a layer (see momentsAt).
  */
 import type { LayerShape } from './schema';
 import { SELU_ALPHA, SELU_LAMBDA, type ActivationFn } from './activations';
@@ -64,6 +65,10 @@ export interface TheoryLayer {
   weightGradientMeanSquare: number;
   /** log10 Var[y_l], finite where Var[y_l] over- or underflows float64; -Infinity only when Var[y_l] is exactly 0. */
   logPreVariance: number;
+  /** log10 E[(dL/dy_l)^2], finite where gradientMeanSquare over- or underflows float64; -Infinity only when it is exactly 0. */
+  logGradientMeanSquare: number;
+  /** log10 of the per-sample E[(dL/dW_l)^2], finite where weightGradientMeanSquare over- or underflows; -Infinity only when it is exactly 0. */
+  logWeightGradientMeanSquare: number;
   /** Conv only: Var[y_l] per output position, H x W row-major. */
   positionVariance?: Float64Array;
   /** Conv only: E[(dL/dy_l)^2] per output position, H x W row-major. */
@@ -112,12 +117,7 @@ export function theory(layers: TheoryLayerInput[], act: ActivationFn, input: The
 
     const meanVarMant = mean(varMant);
     const preVariance = ldexp(meanVarMant, varExp);
-    const logPreVariance =
-      preVariance > 1e-300 && preVariance < 1e300
-        ? log(preVariance) / LN10
-        : meanVarMant === 0
-          ? -Infinity
-          : log(meanVarMant) / LN10 + varExp * LOG10_2;
+    const logPreVariance = log10Scaled(meanVarMant, varExp, preVariance);
     const result: TheoryLayer = {
       preMean: m,
       preVariance,
@@ -128,6 +128,8 @@ export function theory(layers: TheoryLayerInput[], act: ActivationFn, input: The
       gradientMeanSquare: 0,
       weightGradientMeanSquare: 0,
       logPreVariance,
+      logGradientMeanSquare: 0,
+      logWeightGradientMeanSquare: 0,
     };
     if (g.conv) {
       result.positionVariance = new Float64Array(P);
@@ -145,7 +147,9 @@ export function theory(layers: TheoryLayerInput[], act: ActivationFn, input: The
   for (let l = layers.length - 1; l >= 0; l--) {
     const g = geometries[l];
     const result = out[l];
-    result.gradientMeanSquare = ldexp(mean(grad.mant), grad.exp);
+    const meanGradMant = mean(grad.mant);
+    result.gradientMeanSquare = ldexp(meanGradMant, grad.exp);
+    result.logGradientMeanSquare = log10Scaled(meanGradMant, grad.exp, result.gradientMeanSquare);
     if (g.conv) {
       result.positionGradientMeanSquare = new Float64Array(g.outPositions);
       for (let p = 0; p < g.outPositions; p++) result.positionGradientMeanSquare[p] = ldexp(grad.mant[p], grad.exp);
@@ -154,7 +158,10 @@ export function theory(layers: TheoryLayerInput[], act: ActivationFn, input: The
     const taps = tapSumsOf[l];
     let weightSum = 0;
     for (let p = 0; p < g.outPositions; p++) weightSum += grad.mant[p] * taps[p];
-    result.weightGradientMeanSquare = ldexp(weightSum * g.weightFactor, grad.exp + meanSquares[l].exp);
+    const weightMant = weightSum * g.weightFactor;
+    const weightExp = grad.exp + meanSquares[l].exp;
+    result.weightGradientMeanSquare = ldexp(weightMant, weightExp);
+    result.logWeightGradientMeanSquare = log10Scaled(weightMant, weightExp, result.weightGradientMeanSquare);
     if (l === 0) break;
     // E[(dL/dx(q))^2] = bwd * (sum over the (p, tap) pairs that read q of E[g(p)^2]), times E[phi'^2] below.
     const d = derivatives[l - 1];
@@ -682,6 +689,16 @@ function normalize(a: Scaled): Scaled {
   if (k === 0) return a;
   for (let i = 0; i < a.mant.length; i++) a.mant[i] = ldexp(a.mant[i], -k);
   return { mant: a.mant, exp: a.exp + k };
+}
+
+/**
+ * log10(mant 2^e) for mant >= 0, given value = ldexp(mant, e): from the float64 value where it is a
+ * normal number, else from the mantissa and exponent, so it stays finite where the value over- or
+ * underflows; -Infinity only when mant is 0.
+ */
+function log10Scaled(mant: number, e: number, value: number): number {
+  if (value > 1e-300 && value < 1e300) return log(value) / LN10;
+  return mant === 0 ? -Infinity : log(mant) / LN10 + e * LOG10_2;
 }
 
 /** sqrt(mant 2^e) as a float64. */

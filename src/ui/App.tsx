@@ -1,12 +1,12 @@
 /** The page: the control column, the story and explanations, the status, and the charts. */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { HistogramGrid } from '../charts/HistogramGrid';
 import { PositionMap } from '../charts/PositionMap';
 import { StatsTable } from '../charts/StatsTable';
 import { VarianceChart } from '../charts/VarianceChart';
 import { short } from '../engine/initializers';
 import { formatNumber } from '../engine/report';
-import type { RunConfig } from '../engine/schema';
+import type { Config, RunConfig } from '../engine/schema';
 import { decode, describeProblem, encode, resolveB, type PanelName } from '../link/codec';
 import { shareUrl } from '../state/urlSync';
 import type { SideResult } from '../state/store';
@@ -28,10 +28,22 @@ function describe(c: RunConfig): string {
   return `${o?.group ?? ''} ${o?.label ?? c.init}, ${scale}`.trim();
 }
 
+/** The preset of each configuration object seen, so the link is encoded once per configuration. */
+const PRESET_OF = new WeakMap<Config, Preset | null>();
+
+function presetOf(config: Config): Preset | null {
+  let preset = PRESET_OF.get(config);
+  if (preset === undefined) {
+    preset = PRESET_LINKS.get(encode(config)) ?? null;
+    PRESET_OF.set(config, preset);
+  }
+  return preset;
+}
+
 function usePreset(): Preset | null {
-  // Encode once per configuration, not on every store update (results stream in once a frame).
-  const config = useApp((s) => s.config);
-  return useMemo(() => PRESET_LINKS.get(encode(config)) ?? null, [config]);
+  // Select the preset itself, not the configuration: an edit that leaves the preset as it was
+  // (every edit of a configuration that is no preset) does not redraw the charts.
+  return useApp((s) => presetOf(s.config));
 }
 
 function useWidth(fallback: number): [React.RefObject<HTMLDivElement | null>, number] {
@@ -130,7 +142,7 @@ function Status() {
       )}
       {run.state === 'done' && (
         <span data-testid="run-done">
-          done in {run.ms !== null ? (run.ms / 1000).toFixed(1) : '?'} s{cost ? `, ${cost}` : ''}
+          done in {run.ms !== null ? (run.ms / 1000).toFixed(1) : '?'} s{(run.workers ?? 1) > 1 ? ` on ${run.workers} workers` : ''}{cost ? `, ${cost}` : ''}
         </span>
       )}
       {run.state === 'cancelled' && (
@@ -206,26 +218,40 @@ function Lesson({ preset }: { preset: Preset }) {
   );
 }
 
+/** The explanation of a side's theory, or an ellipsis before its first run; memoized on the run's configuration and theory. */
+function useExplanation(side: 'a' | 'b'): string {
+  // Select the two inputs, not the side's result: the result changes with every layer that arrives.
+  const config = useApp((s) => s.results[side]?.config);
+  const theory = useApp((s) => s.results[side]?.theory);
+  return useMemo(() => (config && theory ? explanation(config, theory) : '…'), [config, theory]);
+}
+
 function Story() {
   const preset = usePreset();
-  const a = useApp((s) => s.config.a);
-  const bConfig = useApp((s) => s.config.b);
-  const resultA = useApp((s) => s.results.a);
-  const resultB = useApp((s) => s.results.b);
-  const b = useMemo(() => resolveB({ a, b: bConfig }), [a, bConfig]);
+  // Strings: the story redraws when a label reads differently, not on every edit.
+  const describeA = useApp((s) => describe(s.config.a));
+  const describeB = useApp((s) => {
+    const b = resolveB(s.config);
+    return b ? describe(b) : null;
+  });
+  const explainA = useExplanation('a');
+  const explainB = useExplanation('b');
+  // Strings or null, like the labels: not redrawn for every layer that arrives.
+  const blowUpA = useApp((s) => blowUp(s.results.a));
+  const blowUpB = useApp((s) => blowUp(s.results.b));
   return (
     <section className="story" aria-label="What you are looking at">
       {preset && <Lesson preset={preset} />}
       {preset && <p>{preset.text}</p>}
       <ul className="explain">
         <li>
-          <span className="swatch a" aria-hidden="true" /> A ({preset?.labelA ?? describe(a)}): {resultA ? explanation(resultA.config, resultA.theory) : '…'}
-          {blowUp(resultA) && <strong className="blowup">; measured: {blowUp(resultA)}</strong>}
+          <span className="swatch a" aria-hidden="true" /> A ({preset?.labelA ?? describeA}): {explainA}
+          {blowUpA && <strong className="blowup">; measured: {blowUpA}</strong>}
         </li>
-        {b && (
+        {describeB !== null && (
           <li>
-            <span className="swatch b" aria-hidden="true" /> B ({preset?.labelB ?? describe(b)}): {resultB ? explanation(resultB.config, resultB.theory) : '…'}
-            {blowUp(resultB) && <strong className="blowup">; measured: {blowUp(resultB)}</strong>}
+            <span className="swatch b" aria-hidden="true" /> B ({preset?.labelB ?? describeB}): {explainB}
+            {blowUpB && <strong className="blowup">; measured: {blowUpB}</strong>}
           </li>
         )}
       </ul>
@@ -243,6 +269,8 @@ function Charts() {
   const failed = useApp((s) => s.run.state === 'error' || s.run.state === 'cancelled');
   const present = useApp((s) => s.flags.present);
   const [ref, width] = useWidth(900);
+  // One callback for the page's life, so the memoized charts are not redrawn for a new closure.
+  const onFocus = useCallback((i: number | null) => setView({ focused: i === null ? null : i + 1 }), [setView]);
   if (!a) return <p className="placeholder">Starting the engine…</p>;
   const labelA = preset?.labelA ?? describe(a.config);
   const labelB = preset?.labelB ?? (b ? describe(b.config) : 'B');
@@ -268,7 +296,7 @@ function Charts() {
         theoryB={bShown?.theory}
         showTheory={view.showTheory}
         focused={view.focused === null ? null : view.focused - 1}
-        onFocus={(i) => setView({ focused: i === null ? null : i + 1 })}
+        onFocus={onFocus}
         labelA={labelA}
         labelB={labelB}
         width={width}

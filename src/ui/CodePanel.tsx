@@ -5,6 +5,8 @@ import { resolveB } from '../link/codec';
 import { Panel, Select } from './controls';
 import { useApp } from './useApp';
 
+const FRAMEWORK_OPTIONS = FRAMEWORKS.map((f) => ({ value: f, label: FRAMEWORK_LABELS[f] }));
+
 /** The snippet of A (or B) for the chosen framework, and whether the framework expresses it exactly. */
 export function CodePanel() {
   const config = useApp((s) => s.config);
@@ -19,7 +21,7 @@ export function CodePanel() {
       <Select
         label="Framework"
         value={framework}
-        options={FRAMEWORKS.map((f) => ({ value: f, label: FRAMEWORK_LABELS[f] }))}
+        options={FRAMEWORK_OPTIONS}
         onChange={(f) => {
           setFramework(f);
           setCopied(false);

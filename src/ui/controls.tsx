@@ -1,5 +1,5 @@
 /** Small labelled controls: every control has a visible label and works from the keyboard. */
-import { useEffect, useId, useState, type ReactNode } from 'react';
+import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 
 /** A select with a label; options may be grouped. */
 export function Select<T extends string>(props: {
@@ -10,28 +10,32 @@ export function Select<T extends string>(props: {
   title?: string;
 }) {
   const id = useId();
-  const groups = [...new Set(props.options.map((o) => o.group ?? ''))];
+  // The option elements are made once per options array (a constant in the panels), not on every edit.
+  const options = useMemo(() => {
+    const groups = [...new Set(props.options.map((o) => o.group ?? ''))];
+    return groups.map((g) =>
+      g ? (
+        <optgroup key={g} label={g}>
+          {props.options.filter((o) => o.group === g).map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </optgroup>
+      ) : (
+        props.options.filter((o) => !o.group).map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))
+      ),
+    );
+  }, [props.options]);
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
       <select id={id} value={props.value} title={props.title} onChange={(e) => props.onChange(e.target.value as T)}>
-        {groups.map((g) =>
-          g ? (
-            <optgroup key={g} label={g}>
-              {props.options.filter((o) => o.group === g).map((o) => (
-                <option key={o.value} value={o.value}>
-                  {o.label}
-                </option>
-              ))}
-            </optgroup>
-          ) : (
-            props.options.filter((o) => !o.group).map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))
-          ),
-        )}
+        {options}
       </select>
     </div>
   );

@@ -1,25 +1,64 @@
 /** The builder panels: every key of the link contract has a control here. */
-import { useMemo, useState } from 'react';
-import { ACTIVATIONS, DATAS, LIMITS, layerShapes, usesDist, usesFan, type RunConfig } from '../engine/schema';
+import { useCallback, useState } from 'react';
+import { ACTIVATIONS, DATAS, LIMITS, layerShapes, usesDist, usesFan, type Config, type RunConfig } from '../engine/schema';
 import { weightRule } from '../engine/initializers';
 import { resolveB } from '../link/codec';
+import type { AppState } from '../state/store';
 import type { Side } from '../worker/protocol';
 import { Check, NumberField, Panel, Radios, Select, Slider, TextField } from './controls';
 import { INIT_OPTIONS, optionFor } from './initOptions';
 import { STORY } from './presets';
-import { useApp } from './useApp';
+import { sameFields, useApp, useAppEqual } from './useApp';
 
-function useSide(side: Side): { config: RunConfig; edit(patch: Partial<RunConfig>): void } {
-  const all = useApp((s) => s.config);
-  // resolveB makes a new object: derive it outside the selector so the store's snapshot stays stable.
-  const config = useMemo(() => (side === 'a' ? all.a : (resolveB(all) ?? all.a)), [all, side]);
-  const edit = useApp((s) => s.edit);
-  return { config, edit: (patch) => edit(side, patch) };
+// The menus' options, made once: the Select makes its option elements once per options array.
+const ACTIVATION_OPTIONS = ACTIVATIONS.map((a) => ({ value: a, label: a }));
+const INITIALIZER_OPTIONS = INIT_OPTIONS.map((o) => ({ value: o.id, label: o.label, group: o.group }));
+const DATA_OPTIONS = DATAS.map((d) => ({ value: d, label: d === 'normal' ? 'normal N(0, 1)' : d === 'uniform' ? 'uniform, unit variance' : 'positive |N(0, 1)|' }));
+
+/** The run configuration of a side: A, or B as A with its overrides. */
+function sideConfig(s: AppState, side: Side): RunConfig {
+  return side === 'a' ? s.config.a : (resolveB(s.config) ?? s.config.a);
+}
+
+function pick<K extends keyof RunConfig>(c: RunConfig, keys: readonly K[]): Pick<RunConfig, K> {
+  const out = {} as Pick<RunConfig, K>;
+  for (const k of keys) out[k] = c[k];
+  return out;
+}
+
+/**
+ * The keys a panel shows of one side, and its edit function. A panel redraws when one of its own
+ * keys changes, not on every edit of another panel's key.
+ */
+function useSide<K extends keyof RunConfig>(side: Side, keys: readonly K[]): { config: Pick<RunConfig, K>; edit(patch: Partial<RunConfig>): void } {
+  const config = useAppEqual((s) => pick(sideConfig(s, side), keys), sameFields);
+  const editSide = useApp((s) => s.edit);
+  const edit = useCallback((patch: Partial<RunConfig>) => editSide(side, patch), [editSide, side]);
+  return { config, edit };
+}
+
+const NETWORK_KEYS = ['net', 'depth', 'width', 'input', 'kernel', 'stride', 'pad', 'widths'] as const;
+const ACTIVATION_KEYS = ['act', 'slope'] as const;
+const INIT_KEYS = ['init', 'scale', 'fan', 'dist', 'chainer', 'bias', 'biasStd', 'biasInit'] as const;
+const DATA_KEYS = ['data', 'n', 'nets', 'seed'] as const;
+
+/** The first layer's weight formula of each configuration and side, computed once per configuration object. */
+const FORMULA_OF: Record<Side, WeakMap<Config, string | null>> = { a: new WeakMap(), b: new WeakMap() };
+
+function firstFormula(s: AppState, side: Side): string | null {
+  let formula = FORMULA_OF[side].get(s.config);
+  if (formula === undefined) {
+    const c = sideConfig(s, side);
+    const first = layerShapes(c)[0];
+    formula = first ? weightRule(c, first).formula : null;
+    FORMULA_OF[side].set(s.config, formula);
+  }
+  return formula;
 }
 
 /** Network family, depth, width, input size, CNN kernel, stride and padding, per-layer widths. */
 export function NetworkPanel() {
-  const { config: c, edit } = useSide('a');
+  const { config: c, edit } = useSide('a', NETWORK_KEYS);
   const widthMax = c.net === 'mlp' ? LIMITS.width.max : LIMITS.channels.max;
   return (
     <Panel title="Network">
@@ -71,10 +110,10 @@ export function NetworkPanel() {
 
 /** The activation, with the slope for leaky ReLU. */
 export function ActivationPanel() {
-  const { config: c, edit } = useSide('a');
+  const { config: c, edit } = useSide('a', ACTIVATION_KEYS);
   return (
     <Panel title="Activation">
-      <Select label="Activation" value={c.act} options={ACTIVATIONS.map((a) => ({ value: a, label: a }))} onChange={(act) => edit({ act })} />
+      <Select label="Activation" value={c.act} options={ACTIVATION_OPTIONS} onChange={(act) => edit({ act })} />
       {c.act === 'leaky_relu' && <NumberField label="Negative slope" value={c.slope} step={0.01} onChange={(slope) => edit({ slope })} />}
     </Panel>
   );
@@ -82,18 +121,19 @@ export function ActivationPanel() {
 
 /** The initializer menu, scale, fan, distribution and the Chainer wscale rule, with the live first-layer std. */
 export function InitPanel({ side }: { side: Side }) {
-  const { config: c, edit } = useSide(side);
+  const { config: c, edit } = useSide(side, INIT_KEYS);
   const [preferred, setPreferred] = useState<string | null>(null);
-  const option = optionFor(c, preferred);
-  const first = layerShapes(c)[0];
-  const rule = first ? weightRule(c, first) : null;
+  // optionFor reads only the keys of the options' patches (init, dist, biasInit), all in INIT_KEYS.
+  const option = optionFor(c as RunConfig, preferred);
+  // A string: the panel redraws when the formula reads differently, not for every edit of the network.
+  const formula = useApp((s) => firstFormula(s, side));
   const name = side === 'a' ? 'A' : 'B';
   return (
     <Panel title={side === 'a' ? 'Initialization' : 'Initialization of B'}>
       <Select
         label={`Initializer${side === 'b' ? ' (B)' : ''}`}
         value={option?.id ?? INIT_OPTIONS[0].id}
-        options={INIT_OPTIONS.map((o) => ({ value: o.id, label: o.label, group: o.group }))}
+        options={INITIALIZER_OPTIONS}
         onChange={(id) => {
           const o = INIT_OPTIONS.find((x) => x.id === id)!;
           setPreferred(id);
@@ -160,9 +200,9 @@ export function InitPanel({ side }: { side: Side }) {
         ]}
         onChange={(biasInit) => edit({ biasInit })}
       />
-      {rule && (
+      {formula !== null && (
         <p className="formula" aria-live="polite">
-          {name}, layer 1: <code>{rule.formula}</code>
+          {name}, layer 1: <code>{formula}</code>
         </p>
       )}
     </Panel>
@@ -177,14 +217,14 @@ function randomSeed(): string {
 
 /** Input distribution, samples, networks, seed; a new-seed button apart from reset. */
 export function DataPanel() {
-  const { config: c, edit } = useSide('a');
+  const { config: c, edit } = useSide('a', DATA_KEYS);
   const setConfig = useApp((s) => s.loadLink);
   return (
     <Panel title="Data">
       <Select
         label="Input distribution"
         value={c.data}
-        options={DATAS.map((d) => ({ value: d, label: d === 'normal' ? 'normal N(0, 1)' : d === 'uniform' ? 'uniform, unit variance' : 'positive |N(0, 1)|' }))}
+        options={DATA_OPTIONS}
         onChange={(data) => edit({ data })}
       />
       <div className="row">
@@ -208,13 +248,13 @@ export function DataPanel() {
 export function ComparePanel() {
   const comparing = useApp((s) => s.config.b !== null);
   const setComparison = useApp((s) => s.setComparison);
-  const a = useApp((s) => s.config.a);
+  const initA = useApp((s) => s.config.a.init);
   return (
     <Panel title="Compare">
       <Check
         label="Compare with B (same seed, same draws)"
         checked={comparing}
-        onChange={(on) => setComparison(on ? (a.init === 'lecun_normal' ? { init: 'he_normal' } : { init: 'lecun_normal' }) : null)}
+        onChange={(on) => setComparison(on ? (initA === 'lecun_normal' ? { init: 'he_normal' } : { init: 'lecun_normal' }) : null)}
       />
       {comparing && <InitPanel side="b" />}
     </Panel>

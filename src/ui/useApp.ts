@@ -1,5 +1,5 @@
 /** React access to the app store, provided by <AppProvider>. */
-import { createContext, useContext } from 'react';
+import { createContext, useContext, useRef } from 'react';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
 import type { AppState } from '../state/store';
@@ -19,6 +19,39 @@ export function useApp<T>(select: (s: AppState) => T): T {
   const ctx = useContext(AppContext);
   if (!ctx) throw new Error('useApp outside <AppContext.Provider>');
   return useStore(ctx.store, select);
+}
+
+/** Equal by value: the same primitives, or arrays with the same elements. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+}
+
+/** Equal objects key by key, by `sameValue`. */
+export function sameFields<T extends object>(a: T, b: T): boolean {
+  const keys = Object.keys(a) as (keyof T)[];
+  return keys.length === Object.keys(b).length && keys.every((k) => sameValue(a[k], b[k]));
+}
+
+/**
+ * Selects a value that may be a new object on every call (picked fields, say) and re-renders only
+ * when `equal` says it changed: the previous object is returned while it is equal to the new one.
+ */
+export function useAppEqual<T>(select: (s: AppState) => T, equal: (a: T, b: T) => boolean): T {
+  const last = useRef<{ value: T } | null>(null);
+  return useApp((s) => {
+    const next = select(s);
+    if (last.current && equal(last.current.value, next)) return last.current.value;
+    last.current = { value: next };
+    return next;
+  });
+}
+
+/** The store itself, to read the current state in an event handler without subscribing to it. */
+export function useAppStore(): StoreApi<AppState> {
+  const ctx = useContext(AppContext);
+  if (!ctx) throw new Error('useAppStore outside <AppContext.Provider>');
+  return ctx.store;
 }
 
 /** The runner (retry, cancel), or null in tests without a worker. */

@@ -3,6 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { VarianceChart } from '../../src/charts/VarianceChart';
 import { formatNumber } from '../../src/engine/report';
+import { formatPowerOfTen } from '../../src/charts/numbers';
+import { defaultRun, validateRun } from '../../src/engine/schema';
+import { configTheory } from '../../src/engine/simulate';
 import { allText, jsonNull, tinyRun, tooltips, withStats } from './fixtures';
 
 afterEach(cleanup);
@@ -70,6 +73,38 @@ describe('VarianceChart', () => {
     expect(tooltips(/^A, layer 6: Var\[y\] = .* \(theory 1\.000e\+400\)$/)).toHaveLength(1);
     expect(tickLabels(variancePanel()).some((t) => /^1e[34]\d\d$/.test(t))).toBe(true);
   });
+
+  // Depth 200, relu, width 128: normal std 0.01 multiplies E[g^2] by 1/2 x 128 x 1e-4 = 0.0064 per layer going down
+  // (0.0064^199 = 10^-436.4 at layer 1), He normal scale 8 by 1/2 x 128 x 2 x 64/128 = 64 (64^199 = 10^359.4).
+  for (const [story, over, log10First] of [
+    ['vanishing (normal std 0.01)', { init: 'normal', scale: 0.01 }, 199 * Math.log10(0.0064)],
+    ['exploding (He normal scale 8)', { init: 'he_normal', scale: 8 }, 199 * Math.log10(64)],
+  ] as const) {
+    it(`draws a depth-200 ${story} gradient theory beyond float64 through logGradientMeanSquare, never a bare NaN`, () => {
+      const { config } = validateRun({ ...defaultRun(), depth: 200, width: 128, input: [128], act: 'relu', ...over });
+      const theory = configTheory(config);
+      // The float64 value has left its range; the log field has not.
+      expect(theory[0].gradientMeanSquare).toBe(log10First < 0 ? 0 : Infinity);
+      const { container } = render(<VarianceChart a={Array(200).fill(undefined)} theoryA={theory} showTheory />);
+      const first = within(gradientPanel()).getByRole('img', { name: /^Layer 1: / });
+      expect(first.getAttribute('aria-label')).toBe(`Layer 1: E[(dL/dy)^2] not computed yet (theory ${formatPowerOfTen(log10First)})`);
+      // On the axis, not pinned to an edge: the axis spans the powers of ten from layer 200's 1 to layer 1's.
+      expect(screen.queryByText(/Theory E\[\(dL\/dy\)\^2\] is (0|not finite) at layer/)).toBeNull();
+      expect(within(gradientPanel()).queryByText('inf')).toBeNull();
+      expect(within(gradientPanel()).queryByText('0')).toBeNull();
+      const powers = tickLabels(gradientPanel()).flatMap((t) => (/^1e-?\d+$/.test(t) ? [Number(t.slice(2))] : []));
+      expect(Math.min(...powers, 0)).toBeLessThanOrEqual(log10First < 0 ? Math.ceil(log10First) + 60 : 0);
+      expect(Math.max(...powers, 0)).toBeGreaterThanOrEqual(log10First > 0 ? Math.floor(log10First) - 60 : 0);
+      const line = tooltips('A: mean-field theory of E[(dL/dy)^2]')[0].parentElement!;
+      // One unbroken line through all 200 layers: one move, 199 line segments.
+      expect(line.getAttribute('d')!.match(/[ML]/g)).toHaveLength(200);
+      expect(line.getAttribute('d')!.match(/M/g)).toHaveLength(1);
+      expect(allText(container)).not.toMatch(/NaN|undefined|Infinity/);
+      for (const el of container.querySelectorAll('path, rect, line, circle, text')) {
+        for (const attr of ['d', 'x', 'y', 'cx', 'cy', 'x1', 'x2', 'y1', 'y2', 'width', 'height']) expect(el.getAttribute(attr) ?? '').not.toMatch(/NaN|Infinity/);
+      }
+    });
+  }
 
   it('marks zero and non-finite values at the axis edges instead of dropping them', () => {
     const layers = he.layers.map((l, i) =>

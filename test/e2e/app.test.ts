@@ -134,6 +134,7 @@ describe('the app in Chromium', () => {
       timings[`${name}FirstLayerMs`] = Date.now() - t0;
       await waitDone(page, 600_000);
       timings[`${name}LastLayerMs`] = Date.now() - t0;
+      timings[`${name}Workers`] = Number(/on (\d+) workers/.exec((await page.getByTestId('run-done').textContent()) ?? '')?.[1] ?? 1);
       expect(errors).toEqual([]);
       await page.close();
     }

@@ -8,12 +8,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
-import { main } from '../../src/cli/simulate';
-import { formatPercent, formatValue } from '../../src/charts/numbers';
 import { PENDING } from '../../src/charts/StatsTable';
 import { decode } from '../../src/link/codec';
 import { stallBudget, type CrashMode } from '../../src/worker/client';
-import { openPage, SCREENSHOTS, startApp, tableRows, waitDone, type App } from './harness';
+import { expectedRows, openPage, SCREENSHOTS, startApp, tableRows, waitDone, type App } from './harness';
 
 /** About 8e9 multiply-adds: a run of seconds, so that a crash lands in the middle of one. */
 const LARGE = 'v=1&net=mlp&in=512&depth=30&width=512&n=512&seed=faults';
@@ -24,19 +22,6 @@ const DEPTH = 30;
 const GRADIENT = 6;
 
 /** The table the app must show for a link: simulate's numbers in the table's format. */
-function expectedRows(link: string): string[][] {
-  let out = '';
-  expect(main([link], (s) => (out += s), () => {})).toBe(0);
-  const runs: { layers: Record<string, any>[] }[] = JSON.parse(out).runs;
-  return runs[0].layers.map((_, i) => [
-    String(i + 1),
-    ...runs.flatMap((r) => {
-      const l = r.layers[i];
-      return [String(l.fanIn), formatValue(l.weight.std), formatValue(l.pre.variance), formatValue(l.theory.preVariance), formatPercent(l.post.zeroFraction), formatValue(l.gradient.meanSquare)];
-    }),
-  ]);
-}
-
 /** The client's stall limit for a link's run, in ms: how long a silent worker goes unnoticed. */
 function stallOf(link: string): number {
   return stallBudget([{ side: 'a', config: decode(link).config.a }]);

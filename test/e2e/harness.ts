@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build, preview, type PreviewServer } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { main as simulateMain } from '../../src/cli/simulate';
+import { formatPercent, formatValue } from '../../src/charts/numbers';
 
 /** Where screenshots go (ignored by git): look at them before calling a UI change done. */
 export const SCREENSHOTS = resolve(__dirname, '../../screenshots');
@@ -109,4 +111,21 @@ export async function waitDone(page: Page, timeout = 240_000): Promise<void> {
 export async function tableRows(page: Page): Promise<string[][]> {
   const table = page.getByRole('table', { name: 'Per-layer statistics' });
   return table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('th, td'), (c) => (c.textContent ?? '').trim())));
+}
+
+/**
+ * The per-layer statistics table as `simulate` prints it for `link`: the rows `tableRows` must read
+ * once the page has computed that link (the charts' own number formats, A's columns then B's).
+ */
+export function expectedRows(link: string): string[][] {
+  let out = '';
+  if (simulateMain([link], (s) => (out += s), () => {}) !== 0) throw new Error(`simulate refused ${link}`);
+  const runs: { layers: Record<string, any>[] }[] = JSON.parse(out).runs;
+  return runs[0].layers.map((_, i) => [
+    String(i + 1),
+    ...runs.flatMap((r) => {
+      const l = r.layers[i];
+      return [String(l.fanIn), formatValue(l.weight.std), formatValue(l.pre.variance), formatValue(l.theory.preVariance), formatPercent(l.post.zeroFraction), formatValue(l.gradient.meanSquare)];
+    }),
+  ]);
 }

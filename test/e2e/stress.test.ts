@@ -5,22 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { main } from '../../src/cli/simulate';
-import { formatPercent, formatValue } from '../../src/charts/numbers';
-import { openPage, startApp, tableRows, waitDone, type App } from './harness';
-
-function expectedRows(link: string): string[][] {
-  let out = '';
-  expect(main([link], (s) => (out += s), () => {})).toBe(0);
-  const runs: { layers: Record<string, any>[] }[] = JSON.parse(out).runs;
-  return runs[0].layers.map((_, i) => [
-    String(i + 1),
-    ...runs.flatMap((r) => {
-      const l = r.layers[i];
-      return [String(l.fanIn), formatValue(l.weight.std), formatValue(l.pre.variance), formatValue(l.theory.preVariance), formatPercent(l.post.zeroFraction), formatValue(l.gradient.meanSquare)];
-    }),
-  ]);
-}
+import { expectedRows, openPage, startApp, tableRows, waitDone, type App } from './harness';
 
 async function heapAfterGc(page: Page): Promise<number> {
   const cdp = await page.context().newCDPSession(page);
@@ -41,9 +26,10 @@ describe('stress', () => {
   it('50 control changes in a burst: the page never freezes and ends on simulate\'s numbers for the final link, console clean', async () => {
     const { page, errors } = await openPage(app, 'v=1&net=mlp&in=128&depth=10&width=128&n=64&seed=stress&b.init=lecun_normal');
     await waitDone(page);
-    // The 50 changes are made inside the page, every 100 ms, as a hand on a slider would: then the
-    // schedule does not depend on the test's round trips, and long tasks show whether the page kept up.
-    const { elapsed, longest } = await page.evaluate(async () => {
+    // The 50 changes are made inside the page, one every 100 ms by the clock (change i is due at
+    // i x 100 ms), as a hand on a slider would: the schedule does not depend on the test's round
+    // trips, and a change made late shows that the page did not keep up.
+    const { elapsed, latest, longest } = await page.evaluate(async () => {
       const longTasks: number[] = [];
       const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => longTasks.push(e.duration)));
       observer.observe({ type: 'longtask', buffered: false });
@@ -55,25 +41,34 @@ describe('stress', () => {
       const width = labelled('Width (units per layer)');
       const depth = labelled('Depth (weight layers)');
       const t0 = performance.now();
+      let latest = 0;
       for (let i = 0; i < 50; i++) {
+        const due = t0 + i * 100;
+        await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+        latest = Math.max(latest, performance.now() - due);
         const [el, v] = i % 2 ? [width, 64 + ((i * 37) % 192)] : [depth, 4 + ((i * 7) % 20)];
         setValue.call(el, String(v));
+        // React handles an input event at once (a discrete event): the change is applied on return.
         el.dispatchEvent(new Event('input', { bubbles: true }));
-        await new Promise((r) => setTimeout(r, 100));
       }
       const elapsed = performance.now() - t0;
       observer.disconnect();
-      return { elapsed, longest: Math.max(0, ...longTasks) };
+      return { elapsed, latest, longest: Math.max(0, ...longTasks) };
     });
-    console.log(`stress: 50 changes in ${elapsed.toFixed(0)} ms; longest main-thread task ${longest.toFixed(0)} ms`);
-    // Recorded, not asserted: on this 2-core machine each change costs 100-200 ms of rendering, so
-    // 50 changes scheduled 100 ms apart take about 10 s (issue 5 asks for 5). What is asserted: the
-    // page never blocks for a second, and it ends on exactly the final link's numbers.
+    console.log(`stress: 50 changes made and applied in ${elapsed.toFixed(0)} ms (the last was due at 4900 ms); latest change ${latest.toFixed(0)} ms after its time; longest main-thread task ${longest.toFixed(0)} ms`);
+    expect(elapsed).toBeLessThan(5000);
+    // A change redraws only the controls that show the changed keys (4-5 ms); runs started between
+    // changes redraw the charts once a frame. The page never blocks for a second, and it ends on
+    // exactly the final link's numbers.
     expect(longest).toBeLessThan(1000);
-    await expect.poll(() => page.getByTestId('run-done').count(), { timeout: 60_000 }).toBe(1);
-    await waitDone(page);
+    // The hash is written on every edit; the last change's run starts only after the runner's
+    // debounce, and until then the page may still show an earlier run as done. So wait for the table
+    // to reach the final link's numbers, then for the run to be done, and check that the table stays.
     const hash = new URL(page.url()).hash.slice(1);
-    expect(await tableRows(page)).toEqual(expectedRows(hash));
+    const expected = expectedRows(hash);
+    await expect.poll(() => tableRows(page), { timeout: 120_000 }).toEqual(expected);
+    await waitDone(page);
+    expect(await tableRows(page)).toEqual(expected);
     expect(errors).toEqual([]);
     await page.close();
   }, 300_000);
@@ -83,9 +78,16 @@ describe('stress', () => {
     await waitDone(page);
     const heap: Record<number, number> = {};
     for (let run = 1; run <= 200; run++) {
+      const before = JSON.stringify(await tableRows(page));
       await page.getByRole('button', { name: 'New seed' }).click();
-      // Each new seed is a new run: wait for it to be done (its status line differs or reappears).
-      await expect.poll(async () => (await page.getByTestId('run-done').count()) === 1 && (await tableRows(page))[0][2] !== '…', { timeout: 60_000 }).toBe(true);
+      // Each new seed is a new run, started after the runner's debounce: until then the previous
+      // run's "done" stays. Wait for this run's numbers, whole (no layer pending), and its "done".
+      await expect
+        .poll(async () => {
+          const rows = await tableRows(page);
+          return (await page.getByTestId('run-done').count()) === 1 && JSON.stringify(rows) !== before && !rows.flat().includes('…');
+        }, { timeout: 60_000 })
+        .toBe(true);
       await waitDone(page);
       if (run === 20 || run === 100 || run === 200) heap[run] = await heapAfterGc(page);
     }

@@ -420,11 +420,76 @@ describe('deep exploding and vanishing networks', () => {
     expect(tanh[199].derivativeMeanSquare).toBe(1);
   });
 
+  // Dense ReLU, equal widths n, Var[w] = c/n, E[x_0^2] = 1 (He et al. eq. 10 and 13): Var[y_l] = c (c/2)^(l-1),
+  // E[x_l^2] = (c/2)^l, and backward E[g_(l-1)^2] = E[relu'^2] n Var[w] E[g_l^2] = (c/2) E[g_l^2] from E[g_L^2] = 1,
+  // so E[g_l^2] = (c/2)^(L-l) and E[(dL/dW_l)^2] = E[g_l^2] E[x_(l-1)^2] = (c/2)^(L-1) at every layer.
+  for (const [story, c, float64] of [
+    ['exploding, 1e3 per layer', 2000, Infinity],
+    ['vanishing, 1e-3 per layer', 0.002, 0],
+  ] as const) {
+    it(`ReLU ${story} for 200 layers: log10 of the gradient mean squares stays finite, on the closed-form slope log10(c/2) per layer`, () => {
+      const t = theory(layersOf(shapes, (s) => c / s.fanIn), activation('relu', 0), UNIT);
+      const slope = Math.log10(c / 2);
+      // The float64 values leave float64's range: the case the log fields exist for.
+      expect(t[0].gradientMeanSquare).toBe(float64);
+      expect(t[0].weightGradientMeanSquare).toBe(float64);
+      for (let l = 0; l < 200; l++) {
+        // Up to 200 roundings of the mantissa (4e-14 relative) and the log itself: 1e-11 in log10 is ample and still
+        // 1e8 times finer than one layer's step of 3.
+        expect(Math.abs(t[l].logGradientMeanSquare - (199 - l) * slope), `layer ${l + 1}`).toBeLessThan(1e-11);
+        expect(Math.abs(t[l].logWeightGradientMeanSquare - 199 * slope), `layer ${l + 1}`).toBeLessThan(1e-11);
+        if (l > 0) expect(Math.abs(t[l].logGradientMeanSquare - t[l - 1].logGradientMeanSquare + slope), `layer ${l + 1}`).toBeLessThan(1e-11);
+        // Where float64 holds the value, the log field is its log10.
+        const g = t[l].gradientMeanSquare;
+        if (g > 1e-300 && g < 1e300) expect(Math.abs(t[l].logGradientMeanSquare - Math.log10(g)), `layer ${l + 1}`).toBeLessThan(1e-13);
+      }
+      expect(t[199].gradientMeanSquare).toBe(1);
+      expect(t[199].logGradientMeanSquare).toBe(0);
+    });
+  }
+
+  it('linear, 100 per layer: the gradient mean square 100^(200-l) overflows, its log10 is 2 (200 - l)', () => {
+    const t = theory(layersOf(shapes, (s) => 100 / s.fanIn), activation('linear', 0), UNIT);
+    expect(t[0].gradientMeanSquare).toBe(Infinity);
+    for (let l = 0; l < 200; l++) {
+      expect(Math.abs(t[l].logGradientMeanSquare - 2 * (199 - l)), `layer ${l + 1}`).toBeLessThan(1e-11);
+      // E[x_(l-1)^2] = 100^(l-1) times E[g_l^2] = 100^(200-l): 100^199 at every layer.
+      expect(Math.abs(t[l].logWeightGradientMeanSquare - 2 * 199), `layer ${l + 1}`).toBeLessThan(1e-11);
+    }
+  });
+
+  it('the app\'s depth-200 stories: normal std 0.01 underflows the gradient (factor 0.0064 per layer), He scale 4 does not (16 per layer)', () => {
+    const narrow = denseShapes(128, Array(200).fill(128));
+    const small = theory(layersOf(narrow, () => 0.01 ** 2), activation('relu', 0), UNIT);
+    // Per layer 1/2 x 128 x 1e-4 = 0.0064: 0.0064^199 = 10^-436.
+    expect(small[0].gradientMeanSquare).toBe(0);
+    expect(small[0].weightGradientMeanSquare).toBe(0);
+    expect(Math.abs(small[0].logGradientMeanSquare - 199 * Math.log10(0.0064))).toBeLessThan(1e-11);
+    const big = theory(layersOf(narrow, (s) => (2 * 16) / s.fanIn), activation('relu', 0), UNIT);
+    // 16^199 = 2^796 fits float64: the log field is the float64 value's log10, from detmath's log (within 2 ulp).
+    expect(big[0].gradientMeanSquare).toBe(2 ** 796);
+    expect(Math.abs(big[0].logGradientMeanSquare - 796 * Math.log10(2))).toBeLessThan(1e-12);
+  });
+
+  it('a conv net of 1x1 kernels (every position alike): the log fields follow the scaled recursion where float64 gives 0', () => {
+    const conv = convShapes([4, 5, 5], Array(150).fill(4), 1, 1, 0);
+    // 1x1 kernels: every position sees C = 4 inputs, so the backward factor is 1/2 x 4 x Var[w] = 1e-3 per layer.
+    const t = theory(layersOf(conv, () => 0.0005, 0, 0, { kernel: 1, stride: 1, pad: 0 }), activation('relu', 0), UNIT);
+    expect(t[0].gradientMeanSquare).toBe(0);
+    expect(Math.abs(t[0].logGradientMeanSquare - 149 * -3)).toBeLessThan(1e-11);
+    for (const layer of t) {
+      expect(Number.isFinite(layer.logGradientMeanSquare)).toBe(true);
+      expect(Number.isFinite(layer.logWeightGradientMeanSquare)).toBe(true);
+    }
+  });
+
   it('zero weights and no bias noise: Var[y] = 0 exactly, log10 -Infinity, relu gradient 0 as relu\'(0) = 0', () => {
     const t = theory(layersOf(denseShapes(8, [8, 8]), () => 0), activation('relu', 0), UNIT);
     expect(t[0].preVariance).toBe(0);
     expect(t[0].logPreVariance).toBe(-Infinity);
     expect(t[0].derivativeMeanSquare).toBe(0);
     expect(t[0].gradientMeanSquare).toBe(0);
+    expect(t[0].logGradientMeanSquare).toBe(-Infinity);
+    expect(t[1].logGradientMeanSquare).toBe(0);
   });
 });
