@@ -11,7 +11,12 @@
  * `scanDetail` counts the histogram and the exact bit patterns near each quantile, and
  * `finishStats` combines those. Float64 sums are combined cell by cell in cell order and counts are
  * integers, so the result is the same bits however the cells are split between workers.
+ *
+ * The scans' per-value loops run in WebAssembly (wasm/stats.ts) where it is available, else in
+ * JavaScript (`jsScans`). Both add each float64 sum in the same order, one value after another, so
+ * the statistics are the same bits either way.
  */
+import { wasmScans } from './wasm/stats';
 
 /** A histogram: `counts[i]` values in [edges[i], edges[i+1]) (the last bin includes its right edge). */
 export interface Histogram {
@@ -78,7 +83,7 @@ const QUANTILES = [0.01, 0.5, 0.99] as const;
 /** Bins of the bit-pattern histogram: the top 16 bits of a float32's order key. */
 const KEY_BINS = 65536;
 
-/** Fields of one cell's moments in `MomentParts.cells`. */
+/** Fields of one cell's moments in `MomentParts.cells` (the WebAssembly cell record starts with the same nine). */
 const F = 9;
 const F_COUNT = 0;
 const F_FINITE = 1;
@@ -163,6 +168,139 @@ function intView(a: Float32Array): Int32Array {
 }
 
 /**
+ * The per-value loops of the two scans, filling parts that `scanMoments` and `scanDetail` allocate
+ * (zeroed): in WebAssembly (wasm/stats.ts) or in JavaScript (`jsScans`), with the same bits.
+ */
+export interface Scans {
+  /** Fills `parts` for `cells`, all but `saturated`. */
+  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentParts): void;
+  /**
+   * Fills `parts` for `cells`; a listed target's `low` has room for the target's whole count, and
+   * `filled[t]` is set to the number of its values met (at most that count, for consistent params).
+   */
+  detail(values: Float32Array[], cells: CellRange[], P: number, params: DetailParams, parts: DetailParts, filled: Int32Array): void;
+}
+
+/** The scans in JavaScript: where WebAssembly is unavailable, and the oracle of the WebAssembly ones. */
+export const jsScans: Scans = {
+  moments(values, cells, P, { cells: out, positionSums, positionCounts, keys }) {
+    for (let c = 0; c < cells.length; c++) {
+      const { net, start, end } = cells[c];
+      const a = values[net];
+      const bits = intView(a);
+      let f = 0;
+      let shift = NaN;
+      let s = 0;
+      let sq = 0;
+      let raw = 0;
+      let min = Infinity;
+      let max = -Infinity;
+      let zeros = 0;
+      let i = start;
+      // The shift: the cell's first finite value, so the sums stay small where the mean is far from 0.
+      for (; i < end; i++) {
+        const v = a[i];
+        if (v - v === 0) {
+          shift = v;
+          break;
+        }
+      }
+      const k = Number.isNaN(shift) ? 0 : shift;
+      for (; i < end; i++) {
+        const v = a[i];
+        if (v - v !== 0) continue; // Inf or NaN
+        f++;
+        const d = v - k;
+        s += d;
+        sq += d * d;
+        raw += v * v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+        if (v === 0) zeros++;
+        else {
+          const u = bits[i];
+          keys[(u ^ ((u >> 31) | 0x80000000)) >>> 16]++;
+        }
+      }
+      if (P) {
+        const sums = positionSums.subarray(c * P, (c + 1) * P);
+        for (let j = start; j < end; j += P)
+          for (let p = 0; p < P; p++) {
+            const v = a[j + p];
+            if (v - v !== 0) continue;
+            sums[p] += v;
+            positionCounts[p]++;
+          }
+      }
+      const o = c * F;
+      out[o + F_COUNT] = end - start;
+      out[o + F_FINITE] = f;
+      out[o + F_SHIFT] = k;
+      out[o + F_SUM] = s;
+      out[o + F_SQ] = sq;
+      out[o + F_RAW_SQ] = raw;
+      out[o + F_MIN] = min;
+      out[o + F_MAX] = max;
+      out[o + F_ZEROS] = zeros;
+    }
+  },
+
+  detail(values, cells, P, params, { histogram, positionM2, low }, filled) {
+    const { lo, hi, bins, positionMeans, targets } = params;
+    // 255: not a target (64 KB, so the lookup mostly hits the cache).
+    const targetOf = new Uint8Array(KEY_BINS).fill(255);
+    targets.forEach(({ bin }, t) => (targetOf[bin] = t));
+    const scale = bins / (hi - lo);
+    const last = bins - 1;
+    let below = 0;
+    let above = 0;
+    for (let c = 0; c < cells.length; c++) {
+      const { net, start, end } = cells[c];
+      const a = values[net];
+      const bits = intView(a);
+      for (let i = start; i < end; i++) {
+        const v = a[i];
+        if (v - v !== 0) continue;
+        if (v < lo) below++;
+        else if (v > hi) above++;
+        else {
+          const b = Math.floor((v - lo) * scale);
+          histogram[b < last ? b : last]++;
+        }
+        if (v !== 0) {
+          const key = bits[i] ^ ((bits[i] >> 31) | 0x80000000);
+          const t = targetOf[key >>> 16];
+          if (t !== 255) {
+            const list = low[t];
+            if (list instanceof Float32Array) list[filled[t]++] = v;
+            else list[key & 0xffff]++;
+          }
+        }
+      }
+      if (P) {
+        const m2 = positionM2.subarray(c * P, (c + 1) * P);
+        for (let j = start; j < end; j += P)
+          for (let p = 0; p < P; p++) {
+            const v = a[j + p];
+            if (v - v !== 0) continue;
+            const d = v - positionMeans[p];
+            m2[p] += d * d;
+          }
+      }
+    }
+    histogram[bins] = below;
+    histogram[bins + 1] = above;
+  },
+};
+
+let scans: Scans | undefined;
+
+/** The scans in use: the WebAssembly ones once they compile, else `jsScans`. */
+export function statsScans(): Scans {
+  return (scans ??= wasmScans() ?? jsScans);
+}
+
+/**
  * First scan over some consecutive cells of one layer. `P` > 0 for conv layers ([samples, C, P]
  * layout, each cell starting at a sample). `saturated` is tested on every value, finite or not.
  */
@@ -172,72 +310,24 @@ export function scanMoments(
   P: number,
   saturated?: (v: number) => boolean,
 ): MomentParts {
-  const out = new Float64Array(cells.length * F);
-  const keys = new Uint32Array(KEY_BINS);
-  const positionSums = new Float64Array(P ? cells.length * P : 0);
-  const positionCounts = new Float64Array(P);
-  let sat = 0;
-  for (let c = 0; c < cells.length; c++) {
-    const { net, start, end } = cells[c];
-    const a = values[net];
-    const bits = intView(a);
-    let f = 0;
-    let shift = NaN;
-    let s = 0;
-    let sq = 0;
-    let raw = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    let zeros = 0;
-    let i = start;
-    // The shift: the cell's first finite value, so the sums stay small where the mean is far from 0.
-    for (; i < end; i++) {
-      const v = a[i];
-      if (v - v === 0) {
-        shift = v;
-        break;
-      }
+  const parts: MomentParts = {
+    cells: new Float64Array(cells.length * F),
+    saturated: 0,
+    positionSums: new Float64Array(P ? cells.length * P : 0),
+    positionCounts: new Float64Array(P),
+    keys: new Uint32Array(KEY_BINS),
+  };
+  statsScans().moments(values, cells, P, parts);
+  // A callback per value, so it stays in JavaScript; only tanh and sigmoid have one.
+  if (saturated) {
+    let count = 0;
+    for (const { net, start, end } of cells) {
+      const a = values[net];
+      for (let j = start; j < end; j++) if (saturated(a[j])) count++;
     }
-    const k = Number.isNaN(shift) ? 0 : shift;
-    for (; i < end; i++) {
-      const v = a[i];
-      if (v - v !== 0) continue; // Inf or NaN
-      f++;
-      const d = v - k;
-      s += d;
-      sq += d * d;
-      raw += v * v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      if (v === 0) zeros++;
-      else {
-        const u = bits[i];
-        keys[(u ^ ((u >> 31) | 0x80000000)) >>> 16]++;
-      }
-    }
-    if (P) {
-      const sums = positionSums.subarray(c * P, (c + 1) * P);
-      for (let j = start; j < end; j += P)
-        for (let p = 0; p < P; p++) {
-          const v = a[j + p];
-          if (v - v !== 0) continue;
-          sums[p] += v;
-          positionCounts[p]++;
-        }
-    }
-    if (saturated) for (let j = start; j < end; j++) if (saturated(a[j])) sat++;
-    const o = c * F;
-    out[o + F_COUNT] = end - start;
-    out[o + F_FINITE] = f;
-    out[o + F_SHIFT] = k;
-    out[o + F_SUM] = s;
-    out[o + F_SQ] = sq;
-    out[o + F_RAW_SQ] = raw;
-    out[o + F_MIN] = min;
-    out[o + F_MAX] = max;
-    out[o + F_ZEROS] = zeros;
+    parts.saturated = count;
   }
-  return { cells: out, saturated: sat, positionSums, positionCounts, keys };
+  return parts;
 }
 
 /** The value of a float32 order key. */
@@ -389,56 +479,16 @@ function locate(keys: Uint32Array, zeros: number, ranks: number[]): { bin: numbe
 
 /** Second scan over the same cells as `scanMoments`, with the merged `params`. */
 export function scanDetail(values: Float32Array[], cells: CellRange[], P: number, params: DetailParams): DetailParts {
-  const { lo, hi, bins, positionMeans, targets } = params;
-  const histogram = new Float64Array(bins + 2);
-  const positionM2 = new Float64Array(P ? cells.length * P : 0);
-  // A target bin's values are listed, or counted by their low key bits when there are many.
-  const low = targets.map(({ count }) => (count > LIST_LIMIT ? new Uint32Array(65536) : new Float32Array(count)));
-  const filled = new Int32Array(targets.length);
-  // 255: not a target (64 KB, so the lookup mostly hits the cache).
-  const targetOf = new Uint8Array(KEY_BINS).fill(255);
-  targets.forEach(({ bin }, t) => (targetOf[bin] = t));
-  const scale = bins / (hi - lo);
-  const last = bins - 1;
-  let below = 0;
-  let above = 0;
-  for (let c = 0; c < cells.length; c++) {
-    const { net, start, end } = cells[c];
-    const a = values[net];
-    const bits = intView(a);
-    for (let i = start; i < end; i++) {
-      const v = a[i];
-      if (v - v !== 0) continue;
-      if (v < lo) below++;
-      else if (v > hi) above++;
-      else {
-        const b = Math.floor((v - lo) * scale);
-        histogram[b < last ? b : last]++;
-      }
-      if (v !== 0) {
-        const key = bits[i] ^ ((bits[i] >> 31) | 0x80000000);
-        const t = targetOf[key >>> 16];
-        if (t !== 255) {
-          const list = low[t];
-          if (list instanceof Float32Array) list[filled[t]++] = v;
-          else list[key & 0xffff]++;
-        }
-      }
-    }
-    if (P) {
-      const m2 = positionM2.subarray(c * P, (c + 1) * P);
-      for (let j = start; j < end; j += P)
-        for (let p = 0; p < P; p++) {
-          const v = a[j + p];
-          if (v - v !== 0) continue;
-          const d = v - positionMeans[p];
-          m2[p] += d * d;
-        }
-    }
-  }
-  histogram[bins] = below;
-  histogram[bins + 1] = above;
-  return { histogram, positionM2, low: low.map((list, t) => (list instanceof Float32Array ? list.slice(0, filled[t]) : list)) };
+  const parts: DetailParts = {
+    histogram: new Float64Array(params.bins + 2),
+    positionM2: new Float64Array(P ? cells.length * P : 0),
+    // A target bin's values are listed, or counted by their low key bits when there are many.
+    low: params.targets.map(({ count }) => (count > LIST_LIMIT ? new Uint32Array(65536) : new Float32Array(count))),
+  };
+  const filled = new Int32Array(params.targets.length);
+  statsScans().detail(values, cells, P, params, parts, filled);
+  parts.low = parts.low.map((list, t) => (list instanceof Float32Array ? list.slice(0, filled[t]) : list));
+  return parts;
 }
 
 /** Combines the second scan's parts (in cell order) with the merged moments into the layer's statistics. */

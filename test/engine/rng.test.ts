@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Stream, initialState, jsDraws, stream, type BulkDraws, type StreamState } from '../../src/engine/rng';
-import { wasmDraws } from '../../src/engine/wasm/random';
+import { decodeBase64 } from '../../src/engine/wasm/base64';
+import { wasmDraws, wasmDrawsOf } from '../../src/engine/wasm/random';
+import { randomSimdWasmBase64 } from '../../src/engine/wasm/randomSimd.generated';
 import { OracleStream } from './rngOracle';
 
 // Every comparison here is of bits: share links promise the same numbers forever, so "close" is wrong.
@@ -15,14 +17,18 @@ function firstDifference(a: Float32Array | Float64Array, b: Float32Array | Float
   return -1;
 }
 
-const wasm = wasmDraws();
+const simd = wasmDrawsOf('simd');
+const scalar = wasmDrawsOf('scalar');
 const implementations: [string, BulkDraws][] = [
-  ['wasm', wasm as BulkDraws],
+  ['wasm simd', simd as BulkDraws],
+  ['wasm scalar', scalar as BulkDraws],
   ['js', jsDraws],
 ];
 
-it('the WebAssembly draws compile and instantiate in Node (else the wasm cases below would test nothing)', () => {
-  expect(wasm).not.toBeNull();
+it('both WebAssembly builds compile and instantiate in Node, SIMD chosen first (else the wasm cases below would test nothing)', () => {
+  expect(simd?.module).toBe('simd');
+  expect(scalar?.module).toBe('scalar');
+  expect(wasmDraws()?.module).toBe('simd');
 });
 
 /** A copy of a state, so that one start can be run twice. */
@@ -321,10 +327,42 @@ describe('Stream', () => {
   });
 });
 
-describe('without WebAssembly', () => {
+describe('without WebAssembly SIMD, or without WebAssembly', () => {
   afterEach(() => {
     vi.unstubAllGlobals();
     vi.resetModules();
+  });
+
+  it('an engine that refuses the SIMD module gets the scalar one, and Stream the same bits', async () => {
+    const real = WebAssembly;
+    const simdBytes = decodeBase64(randomSimdWasmBase64, 'randomSimd.generated.ts');
+    const isSimd = (bytes: Uint8Array) => bytes.length === simdBytes.length && bytes.every((b, i) => b === simdBytes[i]);
+    let refused = 0;
+    // As an engine without SIMD does: the module fails to compile.
+    class ModuleWithoutSimd extends real.Module {
+      constructor(bytes: Uint8Array<ArrayBuffer>) {
+        if (isSimd(bytes)) {
+          refused++;
+          throw new real.CompileError('SIMD unsupported');
+        }
+        super(bytes);
+      }
+    }
+    vi.stubGlobal('WebAssembly', { Module: ModuleWithoutSimd, Instance: real.Instance, CompileError: real.CompileError });
+    vi.resetModules();
+    const rng = await import('../../src/engine/rng');
+    const random = await import('../../src/engine/wasm/random');
+    expect(random.wasmDraws()?.module).toBe('scalar');
+    expect(refused).toBe(1);
+    const s = new rng.Stream('no simd');
+    const o = new OracleStream('no simd');
+    const got = new Float32Array(3001);
+    s.fillNormal(got, 0.125);
+    const want = Float32Array.from({ length: 3001 }, () => 0.125 * o.normal());
+    expect(firstDifference(got, want)).toBe(-1);
+    expect(s.normal()).toBe(o.normal());
+    // The Stream's draws came through the scalar module: the SIMD one was refused once more, then never again.
+    expect(refused).toBe(2);
   });
 
   it('wasmDraws is null and Stream fills in JavaScript, with the same bits', async () => {

@@ -1,8 +1,10 @@
 // Compiles the AssemblyScript modules in ./assembly to WebAssembly and writes each as base64 into a
-// generated TypeScript file: kernels.ts (SIMD, -O3) to ./kernels.generated.ts, random.ts (scalar,
-// -O3) to ./random.generated.ts. The generated files are not committed; `npm run build:wasm` runs
-// before dev, build, test, simulate and bench. Prints nothing on success (simulate's stdout is JSON)
-// and skips a module whose generated file is newer than every source it may use.
+// generated TypeScript file: kernels.ts (SIMD, -O3) to ./kernels.generated.ts, random.ts twice (-O3),
+// scalar to ./random.generated.ts and with SIMD to ./randomSimd.generated.ts. The generated files are
+// not committed; `npm run build:wasm` runs before dev, build, test, simulate and bench. Prints nothing
+// on success (simulate's stdout is JSON) and skips a module whose generated file is newer than every
+// source it may use.
+// stats.ts (SIMD, -O3), the statistics' per-value loops, goes to ./stats.generated.ts.
 import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,22 @@ const modules = [
     from: 'src/engine/wasm/assembly/random.ts (AssemblyScript, scalar, -O3)',
     what: "The bulk random draws' WebAssembly module",
     name: 'randomWasmBase64',
+  },
+  {
+    entry: 'random.ts',
+    target: 'randomSimd.generated.ts',
+    flags: ['--enable', 'simd'],
+    from: 'src/engine/wasm/assembly/random.ts (AssemblyScript, SIMD, -O3)',
+    what: "The bulk random draws' WebAssembly module, with SIMD",
+    name: 'randomSimdWasmBase64',
+  },
+  {
+    entry: 'stats.ts',
+    target: 'stats.generated.ts',
+    flags: ['--enable', 'simd'],
+    from: 'src/engine/wasm/assembly/stats.ts (AssemblyScript, SIMD, -O3)',
+    what: "The layer statistics' WebAssembly module",
+    name: 'statsWasmBase64',
   },
 ];
 

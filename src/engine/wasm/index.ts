@@ -10,21 +10,12 @@
  */
 import type { ConvGeometry, Kernels } from '../kernels';
 import { kernelsWasmBase64 } from './kernels.generated';
+import type { WasmApi, WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 
 /** C = A B for row-major float32 A [m, k], B [k, n], C [m, n]. */
 export type Matmul = (a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number) => void;
 
-// The engine's tsconfig has no DOM lib, so the few WebAssembly members used here are typed locally.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
 
 /** The module's exports (assembly/kernels.ts): addresses and sizes in bytes unless named otherwise. */
 interface Exports {

@@ -1,22 +1,16 @@
 /**
  * The WebAssembly bulk draws (assembly/random.ts) behind the `BulkDraws` interface of ../rng.ts.
- * The module is scalar (no SIMD), small, and compiled and instantiated synchronously on first use,
+ * The source is compiled twice, with SIMD and without (for engines that refuse WebAssembly SIMD);
+ * both modules give the same bits. One is compiled and instantiated synchronously on first use,
  * once per thread, like the kernels (wasm/index.ts). A state is copied into its memory, the output
  * drawn in chunks and copied out, and the advanced state copied back.
  */
 import type { BulkDraws, StreamState } from '../rng';
+import type { WasmApi, WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 import { randomWasmBase64 } from './random.generated';
+import { randomSimdWasmBase64 } from './randomSimd.generated';
 
-// The engine's tsconfig has no DOM lib, so the few WebAssembly members used here are typed locally.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
 
 /** The module's exports (assembly/random.ts); addresses in bytes. */
 interface Exports {
@@ -54,13 +48,25 @@ function take(f64: Float64Array, at: number, st: StreamState): void {
   st.hasSpare = f64[at + 5] !== 0;
 }
 
-/** Draws through one instance of the module. */
-class WasmDraws implements BulkDraws {
+/** Which build of assembly/random.ts: with WebAssembly SIMD (the logs of the polar method in f64x2 lanes) or without. */
+export type RandomModule = 'simd' | 'scalar';
+
+/** The generated base64 and its file name, per build. */
+const SOURCES: Record<RandomModule, [base64: string, file: string]> = {
+  simd: [randomSimdWasmBase64, 'randomSimd.generated.ts'],
+  scalar: [randomWasmBase64, 'random.generated.ts'],
+};
+
+/** Draws through one instance of a module. */
+export class WasmDraws implements BulkDraws {
+  /** The build this instance runs. */
+  readonly module: RandomModule;
   private readonly x: Exports;
   private readonly state: number;
   private readonly buffer: number;
 
-  constructor(x: Exports) {
+  constructor(module: RandomModule, x: Exports) {
+    this.module = module;
     this.x = x;
     this.state = x.stateAddress() >>> 3;
     this.buffer = x.bufferAddress();
@@ -101,21 +107,30 @@ class WasmDraws implements BulkDraws {
   }
 }
 
-/** Compiles and instantiates the module; null when WebAssembly is unavailable or refuses it (then ../rng.ts draws in JavaScript). */
-export function wasmDraws(): BulkDraws | null {
+/**
+ * Compiles and instantiates one build; null when WebAssembly is unavailable or refuses it (no
+ * SIMD, or a Content-Security-Policy without 'wasm-unsafe-eval', or a main thread that refuses to
+ * compile synchronously).
+ */
+export function wasmDrawsOf(module: RandomModule): WasmDraws | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) return null;
+  const [base64, file] = SOURCES[module];
   try {
-    const instance = new api.Instance(new api.Module(decodeBase64(randomWasmBase64, 'random.generated.ts')), {
+    const instance = new api.Instance(new api.Module(decodeBase64(base64, file)), {
       env: {
         abort: () => {
           throw new Error('wasm random: abort');
         },
       },
     });
-    return new WasmDraws(instance.exports as Exports);
+    return new WasmDraws(module, instance.exports as Exports);
   } catch {
-    // A Content-Security-Policy without 'wasm-unsafe-eval', or a main thread that refuses to compile synchronously.
     return null;
   }
+}
+
+/** The SIMD build, else the scalar one, else null (then ../rng.ts draws in JavaScript); all three give the same bits. */
+export function wasmDraws(): WasmDraws | null {
+  return wasmDrawsOf('simd') ?? wasmDrawsOf('scalar');
 }
