@@ -11,7 +11,7 @@ import { planShards, Shard, type ShardCall } from './shard';
 import { coordinate, type EngineEvent, type RunResult } from './simulate';
 
 /** Coordinator to worker. */
-export type ShardRequest = { type: 'init'; seq: number; config: RunConfig; range: [number, number] } | { type: 'call'; seq: number; call: ShardCall };
+export type ShardRequest = { type: 'init'; seq: number; config: RunConfig; plan: [number, number][]; index: number } | { type: 'call'; seq: number; call: ShardCall };
 
 /** Worker to coordinator: the answer to request `seq`, or the error it raised. */
 export type ShardReply = { type: 'answer'; seq: number; answer: unknown } | { type: 'error'; seq: number; message: string };
@@ -42,7 +42,7 @@ export function serveShard(reply: (message: ShardReply, transfer: ArrayBuffer[])
     try {
       if (request.type === 'init') {
         made ??= kernels();
-        shard = new Shard(request.config, request.range, made);
+        shard = new Shard(request.config, request.plan, request.index, made);
         reply({ type: 'answer', seq: request.seq, answer: null }, []);
         return;
       }
@@ -129,7 +129,7 @@ export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { 
     if (signal?.aborted) throw new PoolRunAborted();
     return Promise.all(plan.map((_, i) => pool.request(i, (seq) => make(i, seq))));
   };
-  await all((i, seq) => ({ type: 'init', seq, config: c, range: plan[i] }));
+  await all((i, seq) => ({ type: 'init', seq, config: c, plan, index: i }));
   const steps = coordinate(c);
   let answers: unknown[] = [];
   for (;;) {

@@ -20,9 +20,16 @@ export type ShardCall =
   | { op: 'forward2'; layer: number; pre: DetailParams; post: DetailParams }
   | { op: 'backward'; layer: number };
 
-/** A shard's answer to `forward1`: per network whose first sample it holds, the sum and sum of squares of its weights; and the first scans. */
+/** Rows of a weight matrix per block of its moments: the unit they are summed over and merged by. */
+export const WEIGHT_ROWS = 16;
+
+/**
+ * A shard's answer to `forward1`: for some row blocks of the weights of each network it holds,
+ * their sum and sum of squares (the shards holding a network share its blocks out); and the first
+ * scans.
+ */
 export interface Forward1 {
-  weights: { net: number; sum: number; sumSquares: number }[];
+  weights: { net: number; firstBlock: number; sums: Float64Array }[];
   pre: MomentParts;
   post: MomentParts;
 }
@@ -142,15 +149,20 @@ export class Shard {
   private readonly norms: Float64Array[][] = [];
   private gs: Float32Array[] = [];
 
+  /** Per held network: which share of its weight row blocks this shard sums, as [share, shares]. */
+  private readonly weightShare: [number, number][];
+
+  /** The shard `index` of `plan` (planShards' ranges of cells). */
   constructor(
     private readonly c: RunConfig,
-    range: [number, number],
+    plan: [number, number][],
+    index: number,
     private readonly kernels: Kernels,
   ) {
     this.act = activation(c.act, c.slope);
     this.shapes = layerShapes(c);
     const { blocks } = cellCount(c);
-    const [from, to] = range;
+    const [from, to] = plan[index];
     this.held = [];
     const cells: { h: number; s0: number; s1: number }[] = [];
     for (let g = from; g < to; g++) {
@@ -162,6 +174,10 @@ export class Shard {
       this.held[h].to = s1;
       cells.push({ h, s0, s1 });
     }
+    this.weightShare = this.held.map(({ net }) => {
+      const holders = plan.flatMap(([f, t], i) => (f < (net + 1) * blocks && t > net * blocks ? [i] : []));
+      return [holders.indexOf(index), holders.length];
+    });
     const sizes = [sizeOf(c.input), ...this.shapes.map((s) => sizeOf(s.outShape))];
     this.cellsAt = sizes.map((size) => cells.map(({ h, s0, s1 }) => ({ net: h, start: (s0 - this.held[h].from) * size, end: (s1 - this.held[h].from) * size })));
   }
@@ -211,17 +227,25 @@ export class Shard {
       const m = to - from;
       const w = drawWeights(c, shape, net);
       const b = drawBiases(c, shape, net);
-      // Every shard holding some of a network's samples draws its weights alike: the one holding
-      // its first sample reports their moments.
-      if (from === 0) {
+      // Every shard holding some of a network's samples draws its weights alike; they share out
+      // the row blocks whose moments they report.
+      const [share, shares] = this.weightShare[h];
+      const rowBlocks = Math.ceil(shape.outShape[0] / WEIGHT_ROWS);
+      const firstBlock = Math.floor((share * rowBlocks) / shares);
+      const endBlock = Math.floor(((share + 1) * rowBlocks) / shares);
+      const sums = new Float64Array(2 * (endBlock - firstBlock));
+      const rowSize = shape.fanIn;
+      for (let r = firstBlock; r < endBlock; r++) {
         let sum = 0;
         let sumSquares = 0;
-        for (let i = 0; i < w.length; i++) {
+        for (let i = r * WEIGHT_ROWS * rowSize, end = Math.min(w.length, (r + 1) * WEIGHT_ROWS * rowSize); i < end; i++) {
           sum += w[i];
           sumSquares += w[i] * w[i];
         }
-        weights.push({ net, sum, sumSquares });
+        sums[2 * (r - firstBlock)] = sum;
+        sums[2 * (r - firstBlock) + 1] = sumSquares;
       }
+      weights.push({ net, firstBlock, sums });
       const x = this.xs[h];
       const y = new Float32Array(m * outSize);
       if (shape.kind === 'dense') {

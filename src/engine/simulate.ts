@@ -8,7 +8,7 @@ import { activation, type ActivationFn } from './activations';
 import { biasMoments, weightRule } from './initializers';
 import { defaultKernels, type Kernels } from './kernels';
 import { layerShapes, runCost, sizeOf, type Cost, type LayerShape, type RunConfig } from './schema';
-import { cellCount, cellNets, inputMoments, planShards, Shard, type ShardAnswers, type ShardCall } from './shard';
+import { cellCount, cellNets, inputMoments, planShards, Shard, WEIGHT_ROWS, type ShardAnswers, type ShardCall } from './shard';
 import { finishStats, mergeMoments, type Stats } from './stats';
 import { theory, type TheoryLayer } from './theory';
 
@@ -121,14 +121,15 @@ export function* coordinate(c: RunConfig): Generator<CoordinatorStep, RunResult,
     const second = yield* ask({ op: 'forward2', layer: l, pre: preMoments.params, post: postMoments.params });
     const pre = finishStats(preMoments, second.map((a) => a.pre), positions);
     const post = finishStats(postMoments, second.map((a) => a.post), 0);
-    // Each network's weight moments come from the one shard holding its first sample.
-    const perNet: { sum: number; sumSquares: number }[] = [];
-    for (const answer of first) for (const w of answer.weights) perNet[w.net] = w;
+    // The weights' moments by row block, from whichever shards summed them, added in block order.
+    const rowBlocks = Math.ceil(shape.outShape[0] / WEIGHT_ROWS);
+    const blockSums = new Float64Array(2 * rowBlocks * nets);
+    for (const answer of first) for (const w of answer.weights) blockSums.set(w.sums, 2 * (w.net * rowBlocks + w.firstBlock));
     let wSum = 0;
     let wSq = 0;
-    for (let k = 0; k < nets; k++) {
-      wSum += perNet[k].sum;
-      wSq += perNet[k].sumSquares;
+    for (let b = 0; b < blockSums.length; b += 2) {
+      wSum += blockSums[b];
+      wSq += blockSums[b + 1];
     }
     const wCount = shape.weightCount * nets;
     const wMean = wSum / wCount;
@@ -184,7 +185,7 @@ export function* coordinate(c: RunConfig): Generator<CoordinatorStep, RunResult,
  * over every network before the layer is yielded.
  */
 export function* simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Generator<EngineEvent, RunResult, void> {
-  const shard = new Shard(c, [0, cellCount(c).total], kernels);
+  const shard = new Shard(c, [[0, cellCount(c).total]], 0, kernels);
   const steps = coordinate(c);
   let answers: unknown[] = [];
   for (;;) {
@@ -212,7 +213,8 @@ export function runAll(c: RunConfig, kernels?: Kernels): RunResult {
  * many workers computes, for tests and comparisons. The result equals `runAll`'s bit for bit.
  */
 export function runSharded(c: RunConfig, workers: number, kernels: Kernels = defaultKernels()): RunResult {
-  const shards = planShards(c, workers).map((range) => new Shard(c, range, kernels));
+  const plan = planShards(c, workers);
+  const shards = plan.map((_, i) => new Shard(c, plan, i, kernels));
   const steps = coordinate(c);
   let answers: unknown[] = [];
   for (;;) {
