@@ -5,7 +5,7 @@
  */
 import type { Kernels } from '../engine/kernels';
 import { PoolRunAborted, simulatePooled, type ShardPool } from '../engine/pool';
-import { runCost } from '../engine/schema';
+import { layerShapes, runCost } from '../engine/schema';
 import { planShards } from '../engine/shard';
 import { simulate, type EngineEvent } from '../engine/simulate';
 import { POOL_MIN_MULTIPLY_ADDS } from './pool';
@@ -22,8 +22,8 @@ export interface HandlerOptions {
   /** Ends the worker for `crash` mode 'exit'; `close` of the global scope, when there is one, by default. */
   close?: () => void;
   /**
-   * The pool of shard workers for runs of at least `poolMinMultiplyAdds` multiply-adds, or null to
-   * compute in this thread; none by default. The numbers are the same either way.
+   * The pool of shard workers for runs of at least `poolMinMultiplyAdds` multiply-adds per layer,
+   * or null to compute in this thread; none by default. The numbers are the same either way.
    */
   pool?: () => ShardPool | null;
   /** POOL_MIN_MULTIPLY_ADDS by default. */
@@ -136,7 +136,8 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
     try {
       for (const run of runs) {
         side = run.side;
-        const pool = runCost(run.config).multiplyAdds >= poolMin ? poolFor() : null;
+        const perLayer = runCost(run.config).multiplyAdds / Math.max(1, layerShapes(run.config).length);
+        const pool = perLayer >= poolMin ? poolFor() : null;
         if (pool) {
           workers = Math.max(workers, Math.min(pool.size, planShards(run.config, pool.size).length));
           // The pool's answers arrive as tasks, so a newer run or a cancel is seen between two events.

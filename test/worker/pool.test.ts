@@ -95,7 +95,7 @@ describe('the worker pool', () => {
         replies.push(r);
         if (terminal(2)(r)) done();
       },
-      { pool: () => (used++, pool), poolMinMultiplyAdds: 1e6, now: () => 0 },
+      { pool: () => (used++, pool), poolMinMultiplyAdds: 1e5, now: () => 0 },
     );
     const big = config({ net: 'mlp', depth: 4, width: 64, input: [64], n: 64 });
     const small = config({ net: 'mlp', depth: 4, width: 8, input: [8], n: 8 });
