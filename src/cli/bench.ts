@@ -357,17 +357,25 @@ const QUICK = {
 
 type Log = (s: string) => void;
 
-async function timeTfjs(tf: TF, backend: 'wasm' | 'cpu', plan: Plan, build: () => { run: () => Float32Array; dispose: () => void }): Promise<{ t: Timing; out: Float32Array }> {
+type Tensor = ReturnType<TF['tensor']>;
+
+/**
+ * Times `op` on `backend`: the inputs are made once on that backend, each timed run computes the
+ * output and reads it back (dataSync), and every tensor is disposed.
+ */
+async function timeTfjs(tf: TF, backend: 'wasm' | 'cpu', plan: Plan, inputs: () => Tensor[], op: (inputs: Tensor[]) => Tensor): Promise<{ t: Timing; out: Float32Array }> {
   if (!(await tf.setBackend(backend))) throw new BenchError(`TensorFlow.js failed: tf.setBackend('${backend}') failed`);
-  const { run, dispose } = build();
+  const made = inputs();
   let out: Float32Array = new Float32Array(0);
   try {
     const t = measure(() => {
-      out = run();
+      const y = op(made);
+      out = y.dataSync() as Float32Array;
+      y.dispose();
     }, plan);
     return { t, out };
   } finally {
-    dispose();
+    for (const x of made) x.dispose();
   }
 }
 
@@ -382,26 +390,12 @@ async function matmulRow(spec: MatmulSpec, ours: Ours, info: TfjsInfo, plan: Pla
   const impl = ours.matmul ? 'wasm' : 'reference';
   log(`matmul ${shape}: ours (${impl})`);
   const o = measure(oursMatmul(ours, a, b, c, m, k, n), plan);
-  const build = () => {
-    const ta = tf.tensor2d(a, [m, k]);
-    const tb = tf.tensor2d(b, [k, n]);
-    return {
-      run: () => {
-        const y = tf.matMul(ta, tb);
-        const data = y.dataSync() as Float32Array;
-        y.dispose();
-        return data;
-      },
-      dispose: () => {
-        ta.dispose();
-        tb.dispose();
-      },
-    };
-  };
+  const inputs = () => [tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])];
+  const op = ([ta, tb]: Tensor[]) => tf.matMul(ta, tb);
   log(`matmul ${shape}: tfjs-wasm`);
-  const w = await timeTfjs(tf, 'wasm', plan, build);
+  const w = await timeTfjs(tf, 'wasm', plan, inputs, op);
   log(`matmul ${shape}: tfjs-cpu`);
-  const cpu = await timeTfjs(tf, 'cpu', plan, build);
+  const cpu = await timeTfjs(tf, 'cpu', plan, inputs, op);
   const gflops = flops / (o.ms * 1e6);
   const tfjsWasmGflops = flops / (w.t.ms * 1e6);
   return {
@@ -450,26 +444,12 @@ async function convRow(spec: ConvSpec, ours: Ours, info: TfjsInfo, plan: Plan, l
   const impl = ours.kernelsAreWasm ? 'wasm' : 'reference';
   log(`conv2d ${shape}: ours (${impl})`);
   const o = measure(() => conv(x, w, bias, y, N, geo), plan);
-  const build = () => {
-    const tx = tf.tensor4d(xNhwc, [N, H, W, C]);
-    const tw = tf.tensor4d(fHwio, [K, K, C, O]);
-    return {
-      run: () => {
-        const t = tf.conv2d(tx, tw, 1, pad);
-        const data = t.dataSync() as Float32Array;
-        t.dispose();
-        return data;
-      },
-      dispose: () => {
-        tx.dispose();
-        tw.dispose();
-      },
-    };
-  };
+  const inputs = () => [tf.tensor4d(xNhwc, [N, H, W, C]), tf.tensor4d(fHwio, [K, K, C, O])];
+  const op = ([tx, tw]: Tensor[]) => tf.conv2d(tx as Parameters<TF['conv2d']>[0], tw as Parameters<TF['conv2d']>[1], 1, pad);
   log(`conv2d ${shape}: tfjs-wasm`);
-  const tw = await timeTfjs(tf, 'wasm', plan, build);
+  const tw = await timeTfjs(tf, 'wasm', plan, inputs, op);
   log(`conv2d ${shape}: tfjs-cpu`);
-  const cpu = await timeTfjs(tf, 'cpu', plan, build);
+  const cpu = await timeTfjs(tf, 'cpu', plan, inputs, op);
   const gflops = flops / (o.ms * 1e6);
   const tfjsWasmGflops = flops / (tw.t.ms * 1e6);
   // tfjs output index i is NHWC; map it to our NCHW index.

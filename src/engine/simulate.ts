@@ -179,33 +179,41 @@ export function* coordinate(c: RunConfig): Generator<CoordinatorStep, RunResult,
   return { config: c, cost, input, layers };
 }
 
-/**
- * Runs a validated configuration layer by layer in this thread: the coordinator over one shard that
- * holds every cell. All `nets` networks advance together, so each layer's statistics are pooled
- * over every network before the layer is yielded.
- */
-export function* simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Generator<EngineEvent, RunResult, void> {
-  const shard = new Shard(c, [[0, cellCount(c).total]], 0, kernels);
+/** Drives the coordinator over shards in this thread, yielding its events. */
+function* inThisThread(c: RunConfig, shards: Shard[]): Generator<EngineEvent, RunResult, void> {
   const steps = coordinate(c);
   let answers: unknown[] = [];
   for (;;) {
     const step = steps.next(answers);
     if (step.done) return step.value;
-    if (step.value.type === 'call') answers = [shard.handle(step.value.call)];
+    const { value } = step;
+    if (value.type === 'call') answers = shards.map((s) => s.handle(value.call));
     else {
       answers = [];
-      yield step.value.event;
+      yield value.event;
     }
+  }
+}
+
+/**
+ * Runs a validated configuration layer by layer in this thread: the coordinator over one shard that
+ * holds every cell. All `nets` networks advance together, so each layer's statistics are pooled
+ * over every network before the layer is yielded.
+ */
+export function simulate(c: RunConfig, kernels: Kernels = defaultKernels()): Generator<EngineEvent, RunResult, void> {
+  return inThisThread(c, [new Shard(c, [[0, cellCount(c).total]], 0, kernels)]);
+}
+
+function finish(events: Generator<EngineEvent, RunResult, void>): RunResult {
+  for (;;) {
+    const step = events.next();
+    if (step.done) return step.value;
   }
 }
 
 /** Runs `simulate` to the end and returns the complete result. */
 export function runAll(c: RunConfig, kernels?: Kernels): RunResult {
-  const it = simulate(c, kernels);
-  for (;;) {
-    const step = it.next();
-    if (step.done) return step.value;
-  }
+  return finish(simulate(c, kernels));
 }
 
 /**
@@ -214,12 +222,5 @@ export function runAll(c: RunConfig, kernels?: Kernels): RunResult {
  */
 export function runSharded(c: RunConfig, workers: number, kernels: Kernels = defaultKernels()): RunResult {
   const plan = planShards(c, workers);
-  const shards = plan.map((_, i) => new Shard(c, plan, i, kernels));
-  const steps = coordinate(c);
-  let answers: unknown[] = [];
-  for (;;) {
-    const step = steps.next(answers);
-    if (step.done) return step.value;
-    answers = step.value.type === 'call' ? shards.map((s) => s.handle((step.value as { call: ShardCall }).call)) : [];
-  }
+  return finish(inThisThread(c, plan.map((_, i) => new Shard(c, plan, i, kernels))));
 }

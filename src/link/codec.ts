@@ -150,13 +150,21 @@ function parserOf(entry: Entry): (text: string) => Parsed {
   return typeof entry.default === 'number' ? parseNumber : parseText;
 }
 
-function sameValue(x: unknown, y: unknown): boolean {
+/** Equal configuration values: the same primitive, or arrays with the same elements. */
+export function sameValue(x: unknown, y: unknown): boolean {
   if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
   return Object.is(x, y);
 }
 
 function copyValue<T>(v: T): T {
   return (Array.isArray(v) ? [...v] : v) as T;
+}
+
+/** B's keys that differ from A's (B as `Config.b` holds it), or null when B equals A. */
+export function overridesOf(a: RunConfig, b: RunConfig): Partial<RunConfig> | null {
+  const diff: Raw = {};
+  for (const { key } of KEYS) if (!sameValue(b[key], a[key])) diff[key] = copyValue(b[key]);
+  return Object.keys(diff).length > 0 ? (diff as Partial<RunConfig>) : null;
 }
 
 /** The link text inside a URL, a `#hash` or a bare `key=value&...` string. */
@@ -334,9 +342,7 @@ export function decode(text: string): { config: Config; problems: Problem[]; vie
     used: formatValue(key, (side === 'a' ? a.config : b.config)[key]),
   }));
 
-  const diff: Raw = {};
-  for (const { key } of KEYS) if (!sameValue(b.config[key], a.config[key])) diff[key] = copyValue(b.config[key]);
-  const config: Config = { a: a.config, b: Object.keys(diff).length > 0 ? (diff as Partial<RunConfig>) : null };
+  const config: Config = { a: a.config, b: overridesOf(a.config, b.config) };
   return { config, problems: [...early, ...told, ...a.problems, ...b.problems], view };
 }
 

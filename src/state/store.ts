@@ -7,7 +7,7 @@ import { KEYS, formatValue, layerShapes, linkName, runCost, validateRun, SCALE_D
 import { configTheory, type GradientStats, type LayerResult } from '../engine/simulate';
 import type { Stats } from '../engine/stats';
 import type { TheoryLayer } from '../engine/theory';
-import { decode, encode, resolveB, type ViewFlags } from '../link/codec';
+import { decode, encode, overridesOf, resolveB, type ViewFlags } from '../link/codec';
 import type { Reply, Side } from '../worker/protocol';
 
 /** What the charts show of one side (A or B). */
@@ -80,14 +80,6 @@ export interface AppState {
   receiveAll(replies: Reply[]): void;
   /** Marks a new run as started. */
   startRun(id: number): void;
-}
-
-function diff(a: RunConfig, b: RunConfig): Partial<RunConfig> | null {
-  const out: Partial<Record<keyof RunConfig, unknown>> = {};
-  for (const key of Object.keys(a) as (keyof RunConfig)[]) {
-    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out[key] = b[key];
-  }
-  return Object.keys(out).length ? (out as Partial<RunConfig>) : null;
 }
 
 /**
@@ -181,12 +173,12 @@ export function createAppStore(initialLink = ''): StoreApi<AppState> {
       if (side === 'a') {
         const { config: a, problems } = applyEdit(config.a, patch);
         // B stays "A with these overrides": the overrides are applied to the new A.
-        const nextB = config.b ? diff(a, applyEdit(a, config.b).config) : null;
+        const nextB = config.b ? overridesOf(a, applyEdit(a, config.b).config) : null;
         get().setConfig({ a, b: nextB }, problems);
       } else {
         const b = resolveB(config) ?? config.a;
         const { config: nb, problems } = applyEdit(b, patch);
-        get().setConfig({ a: config.a, b: diff(config.a, nb) }, problems.map((p) => ({ ...p, key: `b.${p.key}` })));
+        get().setConfig({ a: config.a, b: overridesOf(config.a, nb) }, problems.map((p) => ({ ...p, key: `b.${p.key}` })));
       }
     },
 
@@ -197,7 +189,7 @@ export function createAppStore(initialLink = ''): StoreApi<AppState> {
         return;
       }
       const { config: nb, problems } = applyEdit(config.a, patch);
-      get().setConfig({ a: config.a, b: diff(config.a, nb) }, problems);
+      get().setConfig({ a: config.a, b: overridesOf(config.a, nb) }, problems);
     },
 
     setView(patch) {

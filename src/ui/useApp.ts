@@ -2,6 +2,7 @@
 import { createContext, useContext, useRef } from 'react';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
+import { sameValue } from '../link/codec';
 import type { AppState } from '../state/store';
 import type { Runner } from '../state/runner';
 
@@ -19,12 +20,6 @@ export function useApp<T>(select: (s: AppState) => T): T {
   const ctx = useContext(AppContext);
   if (!ctx) throw new Error('useApp outside <AppContext.Provider>');
   return useStore(ctx.store, select);
-}
-
-/** Equal by value: the same primitives, or arrays with the same elements. */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 }
 
 /** Equal objects key by key, by `sameValue`. */

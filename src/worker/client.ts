@@ -290,17 +290,22 @@ export function createEngineClient(
    * In `ms`, unless the worker has answered run `id` by then: terminates it and sends `id` to a
    * fresh worker. Nothing of `id` has reached the listener yet, so it starts there from the start.
    */
+  /** Terminates the live worker and sends the current run `id` to a fresh one, if `id` is still current. */
+  function resendToFreshWorker(id: number, runs: RunList): void {
+    if (!active || currentId !== id || disposed) return;
+    dropWorker();
+    if (!send(id, runs)) return;
+    workerRunSince = now();
+    workerRunMs = stallMs;
+    armWatchdog(stallMs);
+  }
+
   function armSupersede(id: number, runs: RunList, ms: number): void {
     stopSupersedeTimer();
     if (!Number.isFinite(supersedeMs)) return;
     supersedeTimer = setTimeout(() => {
       supersedeTimer = undefined;
-      if (!active || currentId !== id || disposed) return;
-      dropWorker();
-      if (!send(id, runs)) return;
-      workerRunSince = now();
-      workerRunMs = stallMs;
-      armWatchdog(stallMs);
+      resendToFreshWorker(id, runs);
     }, Math.max(0, ms));
   }
 
@@ -325,12 +330,7 @@ export function createEngineClient(
     if (idleUsed) {
       acceptTimer = setTimeout(() => {
         acceptTimer = undefined;
-        if (!active || currentId !== id || disposed) return;
-        dropWorker();
-        if (!send(id, runs)) return;
-        workerRunSince = now();
-        workerRunMs = stallMs;
-        armWatchdog(stallMs);
+        resendToFreshWorker(id, runs);
       }, ACCEPT_MS);
     }
     if (fresh) workerRunSince = t;

@@ -133,19 +133,22 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
     let sinceTurn = yieldEvery;
     let side: Side = 'a';
     let workers = 1;
+    // True once the job was superseded or cancelled; a cancelled one says so first.
+    const stopped = () => {
+      if (!signal.aborted) return false;
+      if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
+      return true;
+    };
     try {
       for (const run of runs) {
         side = run.side;
         const perLayer = runCost(run.config).multiplyAdds / Math.max(1, layerShapes(run.config).length);
         const pool = perLayer >= poolMin ? poolFor() : null;
         if (pool) {
-          workers = Math.max(workers, Math.min(pool.size, planShards(run.config, pool.size).length));
+          workers = Math.max(workers, planShards(run.config, pool.size).length);
           // The pool's answers arrive as tasks, so a newer run or a cancel is seen between two events.
           for await (const event of simulatePooled(run.config, pool, signal)) {
-            if (signal.aborted) {
-              if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
-              return;
-            }
+            if (stopped()) return;
             post(toReply(event, id, side));
           }
           continue;
@@ -156,10 +159,7 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
             sinceTurn = 0;
             await ticker.tick();
           }
-          if (signal.aborted) {
-            if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
-            return;
-          }
+          if (stopped()) return;
           const step = events.next();
           if (step.done) break;
           post(toReply(step.value, id, side));
@@ -168,11 +168,8 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
       }
       post({ type: 'done', id, ms: now() - started, workers });
     } catch (error) {
-      if (error instanceof PoolRunAborted) {
-        // Stopped while waiting for the pool; a newer run has the workers now.
-        if (signal.reason === 'cancelled') post({ type: 'cancelled', id });
-        return;
-      }
+      // Stopped while waiting for the pool; a newer run has the workers now.
+      if (error instanceof PoolRunAborted && stopped()) return;
       post({ type: 'error', id, message: `Engine error in ${side.toUpperCase()}: ${messageOf(error)}` });
     } finally {
       ticker.close();

@@ -11,7 +11,7 @@ import type { Page, Worker } from 'playwright-core';
 import { PENDING } from '../../src/charts/StatsTable';
 import { decode } from '../../src/link/codec';
 import { stallBudget, type CrashMode } from '../../src/worker/client';
-import { expectedRows, openPage, SCREENSHOTS, startApp, tableRows, waitDone, type App } from './harness';
+import { expectedRows, isEngineWorker, openPage, SCREENSHOTS, startApp, tableRows, waitDone, type App } from './harness';
 
 /** About 8e9 multiply-adds: a run of seconds, so that a crash lands in the middle of one. */
 const LARGE = 'v=1&net=mlp&in=512&depth=30&width=512&n=512&seed=faults';
@@ -36,7 +36,7 @@ interface Workers {
 function watchWorkers(page: Page, workers: Workers): void {
   page.on('worker', (worker) => {
     // The engine worker's bundle, not any worker it makes itself.
-    if (!/\/engine\.worker[-.]/.test(worker.url())) return;
+    if (!isEngineWorker(worker.url())) return;
     workers.made.push(worker);
     worker.on('close', () => workers.ended.add(worker));
   });

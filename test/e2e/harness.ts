@@ -102,6 +102,11 @@ export async function openPage(app: App, hash: string, beforeLoad?: (page: Page)
   return { page, errors };
 }
 
+/** True for the page's engine worker (its file is engine.worker-<hash>.js), not the pool workers a large run starts inside it. */
+export function isEngineWorker(url: string): boolean {
+  return /\/engine\.worker[-.]/.test(url);
+}
+
 /** Waits until the current run has finished (every layer, forward and backward). */
 export async function waitDone(page: Page, timeout = 240_000): Promise<void> {
   await page.getByTestId('run-done').waitFor({ timeout });

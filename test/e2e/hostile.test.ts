@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { decode, describeProblem, MAX_LINK_LENGTH } from '../../src/link/codec';
 import { KEYS } from '../../src/engine/schema';
-import { openPage, startApp, waitDone, type App } from './harness';
+import { isEngineWorker, openPage, startApp, waitDone, type App } from './harness';
 
 /** The payloads, each of which sets window.__xss or opens a dialog if it ever runs. */
 const PAYLOADS = [
@@ -275,7 +275,7 @@ describe('Cancel on the large configuration, in Chromium', () => {
     const closedAt: number[] = [];
     const track = (w: { url(): string; on(event: 'close', f: () => void): unknown }) => {
       // The engine workers only, not the pool workers a large run starts inside them.
-      if (!/\/engine\.worker[-.]/.test(w.url())) return;
+      if (!isEngineWorker(w.url())) return;
       started++;
       w.on('close', () => closedAt.push(Date.now()));
     };

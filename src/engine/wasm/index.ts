@@ -198,18 +198,34 @@ function paddedSize(geo: ConvGeometry): { hp: number; wp: number } {
 /** Row stride of an explicit im2col matrix: a multiple of 8 floats plus 8, never a power of two bytes (cache sets). */
 const colsStride = (positions: number) => Math.ceil(positions / 8) * 8 + 8;
 
+/**
+ * The sizes a forward conv product over one sample works with. Its columns are the positions over
+ * the padded width (stride 1: the last kernel - 1 of each row are dropped) or im2col's; `ld` is
+ * their row stride.
+ */
+function forwardLayout(geo: ConvGeometry) {
+  const { channels, height, width, outChannels, outHeight, outWidth, kernel } = geo;
+  const positions = outHeight * outWidth;
+  const { hp, wp } = paddedSize(geo);
+  const direct = isStrideOne(geo);
+  const q = direct ? outHeight * wp : positions;
+  return {
+    fanIn: channels * kernel * kernel,
+    positions,
+    inSize: channels * height * width,
+    outSize: outChannels * positions,
+    hp,
+    wp,
+    direct,
+    q,
+    ld: direct ? q : colsStride(positions),
+  };
+}
+
 function conv(mc: Machine, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, geo: ConvGeometry): void {
   const e = mc.x;
   const { channels, height, width, outChannels, outHeight, outWidth, kernel, stride, pad } = geo;
-  const fanIn = channels * kernel * kernel;
-  const positions = outHeight * outWidth;
-  const inSize = channels * height * width;
-  const outSize = outChannels * positions;
-  const { hp, wp } = paddedSize(geo);
-  const direct = isStrideOne(geo);
-  // Columns of the product: positions over the padded width (the last kernel - 1 of each row are dropped) or im2col's.
-  const q = direct ? outHeight * wp : positions;
-  const ld = direct ? q : colsStride(positions);
+  const { fanIn, inSize, outSize, hp, wp, direct, q, ld } = forwardLayout(geo);
   // The bias is tap 0, a row of ones times b: each sum starts 0 + b, then adds the taps in order,
   // and C needs no fill. A = [b | w] is [O, 1 + fanIn].
   const depth = fanIn + 1;
@@ -314,17 +330,10 @@ function convBackward(mc: Machine, g: Float32Array, w: Float32Array, dx: Float32
 function convWeightGradientSquares(mc: Machine, x: Float32Array, g: Float32Array, n: number, geo: ConvGeometry): number {
   const e = mc.x;
   const { channels, height, width, outChannels, outHeight, outWidth, kernel, stride, pad } = geo;
-  const fanIn = channels * kernel * kernel;
-  const positions = outHeight * outWidth;
-  const inSize = channels * height * width;
-  const outSize = outChannels * positions;
-  const { hp, wp } = paddedSize(geo);
-  const direct = isStrideOne(geo);
   // dW_s[o, f] = sum_q g'[o, q] cols[f, q] over q in the padded-width positions (g' is zero on the
   // dropped columns) or im2col's positions.
-  const q = direct ? outHeight * wp : positions;
+  const { fanIn, positions, inSize, outSize, hp, wp, direct, q, ld } = forwardLayout(geo);
   const q4 = Math.ceil(q / 4) * 4;
-  const ld = direct ? q : colsStride(positions);
   mc.reset();
   const offsets = mc.take(4 * fanIn);
   const xAt = mc.take(4 * inSize);
