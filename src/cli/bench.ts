@@ -488,7 +488,7 @@ export interface RunRow {
   link: string;
   ms: number;
   msPerGmac: number;
-  /** Live memory: max over events, after a gc at each, of (arrayBuffers + heapUsed) minus the value before the run (an untimed run). */
+  /** Live memory: max over events, after a gc at each, of (arrayBuffers + heapUsed) minus the value before the run (an untimed run); the sampled peak where that is not measurable. */
   peakBytes: number;
   /** The same sampled during the timed runs without gc: live memory plus garbage not yet collected. */
   peakSampledBytes: number;
@@ -529,7 +529,10 @@ function gc(): (() => void) | null {
 }
 
 /** One run through `simulate`, with memory sampled before and at every yielded event. */
-/** The live memory of a run: a gc at every event (untimed); null without gc. */
+/**
+ * The live memory of a run: a gc at every event (untimed). Null without gc, or when a tiny run's
+ * live memory is below what heapUsed resolves (then the caller reports the sampled peak).
+ */
 function livePeak(c: RunConfig, kernels: Kernels): number | null {
   const collect = gc();
   if (!collect) return null;
@@ -542,7 +545,7 @@ function livePeak(c: RunConfig, kernels: Kernels): number | null {
     const m = process.memoryUsage();
     peak = Math.max(peak, m.arrayBuffers + m.heapUsed - base);
   }
-  return peak;
+  return peak > 0 ? peak : null;
 }
 
 function timedRun(c: RunConfig, kernels: Kernels): { ms: number; peak: number; peakRss: number } {
