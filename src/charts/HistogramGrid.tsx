@@ -45,6 +45,8 @@ export interface HistogramGridProps {
   width?: number;
   /** Height of one cell in px (default 104, 116 in a comparison). */
   cellHeight?: number;
+  /** What a layer without results says: 'computing…' (the default) while its run goes on. */
+  pending?: string;
 }
 
 /** A bin holding more than SPIKE_RATIO times the next tallest bin is a spike (the ReLU zeros)... */
@@ -149,6 +151,7 @@ interface CellProps {
   width: number;
   height: number;
   onActivate(position: number | null): void;
+  pending: string;
 }
 
 interface SeriesView {
@@ -292,7 +295,7 @@ function HistogramCellView(p: CellProps) {
     if (key === 'b' && !comparing) continue;
     if (!layer) {
       const other = key === 'a' ? p.layerB : p.layerA;
-      if (other) notes.push({ key: `${key}-computing`, text: `${prefix(key)}computing…` });
+      if (other) notes.push({ key: `${key}-computing`, text: `${prefix(key)}${p.pending}` });
       continue;
     }
     const nonFinite = toNumber(stats?.nonFinite);
@@ -315,12 +318,12 @@ function HistogramCellView(p: CellProps) {
   const which = p.which === 'pre' ? 'pre-activation' : 'post-activation';
   const runSummary = (key: 'a' | 'b', stats: Stats | undefined, flags: Flag[]) => {
     const name = comparing ? `${key.toUpperCase()} ` : '';
-    if (!stats) return `${name}computing…`;
+    if (!stats) return `${name}${p.pending}`;
     const f = flags.length ? `; flags: ${flags.map((g) => g.label).join(', ')}` : '';
     return `${name}std ${formatValue(stats.std)}, zero fraction ${formatPercent(stats.zeroFraction)}${f}`;
   };
   const label = computing
-    ? `Layer ${layerNumber}: computing…`
+    ? `Layer ${layerNumber}: ${p.pending}`
     : `Layer ${layerNumber} ${which}: ${runSummary('a', statsA, flagsA)}${comparing ? `; ${runSummary('b', statsB, flagsB)}` : ''}${
         narrow.length ? `; ${narrow.join('; ')}` : ''
       }`;
@@ -328,8 +331,8 @@ function HistogramCellView(p: CellProps) {
     ? label
     : [
         `Layer ${layerNumber}, ${which}`,
-        `${comparing ? 'A: ' : ''}${p.layerA ? describe(statsA) : 'computing…'}`,
-        ...(comparing ? [`B: ${p.layerB ? describe(statsB) : 'computing…'}`] : []),
+        `${comparing ? 'A: ' : ''}${p.layerA ? describe(statsA) : p.pending}`,
+        ...(comparing ? [`B: ${p.layerB ? describe(statsB) : p.pending}`] : []),
         ...narrow,
         ...flagsA.map((f) => f.title),
         ...flagsB.map((f) => `B: ${f.title}`),
@@ -380,7 +383,7 @@ function HistogramCellView(p: CellProps) {
       )}
       {computing ? (
         <text x={width / 2} y={(top + bottom) / 2} textAnchor="middle" fontSize={FONT.normal} fill={COLORS.muted}>
-          computing…
+          {p.pending}
         </text>
       ) : (
         <g>
@@ -484,6 +487,7 @@ function HistogramGridView(props: HistogramGridProps) {
     labelB = 'B',
     width = 1240,
     cellHeight,
+    pending = 'computing…',
   } = props;
   const comparing = b !== undefined;
   const height = cellHeight ?? (comparing ? 116 : 104);
@@ -544,7 +548,7 @@ function HistogramGridView(props: HistogramGridProps) {
     const la = a[active];
     const lb = comparing ? b?.[active] : undefined;
     const part = (name: string, layer: LayerResult | undefined) =>
-      `${name}${layer ? describe(statsOf(layer, which)) : 'computing…'}`;
+      `${name}${layer ? describe(statsOf(layer, which)) : pending}`;
     detail = `Layer ${active + 1} (${which === 'pre' ? 'pre-activation' : 'post-activation'}): ${part(comparing ? `${labelA}: ` : '', la)}${
       comparing ? `. ${part(`${labelB}: `, lb)}` : ''
     }.`;
@@ -570,6 +574,7 @@ function HistogramGridView(props: HistogramGridProps) {
           width={cellWidth}
           height={height}
           onActivate={activate}
+          pending={pending}
         />
       ))}
     </div>

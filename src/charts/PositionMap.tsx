@@ -20,6 +20,8 @@ export interface PositionMapProps {
   width?: number;
   /** Height of a map in px (default 220). */
   height?: number;
+  /** What the map says without a layer: 'computing…' (the default) while its run goes on. */
+  pending?: string;
 }
 
 /** Maps larger than this many positions per side are shown in blocks of averaged positions (the DOM stays small). */
@@ -208,14 +210,14 @@ function modelOf(layer: LayerResult): Model | null {
 }
 
 /** Measured and theoretical Var[y] per output position of a conv layer, side by side on one viridis colour scale. */
-export function PositionMap({ layer, label, width = 560, height = 220 }: PositionMapProps) {
+export function PositionMap({ layer, label, width = 560, height = 220, pending = 'computing…' }: PositionMapProps) {
   const gradientId = `viridis-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
   const model = useMemo(() => (layer ? modelOf(layer) : null), [layer]);
   const run = label ? `${label}, ` : '';
   if (!layer) {
     return (
       <figure style={{ margin: 0, fontFamily: FONT.family, fontSize: FONT.normal }}>
-        <figcaption>{`${run}variance by position: computing…`}</figcaption>
+        <figcaption>{`${run}variance by position: ${pending}`}</figcaption>
       </figure>
     );
   }

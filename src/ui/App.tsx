@@ -267,6 +267,8 @@ function Charts() {
   const b = useApp((s) => s.results.b);
   const comparing = useApp((s) => s.config.b !== null);
   const failed = useApp((s) => s.run.state === 'error' || s.run.state === 'cancelled');
+  // A stopped run computes nothing more: its missing layers say so instead of "computing…".
+  const pending = failed ? 'not computed (stopped)' : undefined;
   const present = useApp((s) => s.flags.present);
   const [ref, width] = useWidth(900);
   // One callback for the page's life, so the memoized charts are not redrawn for a new closure.
@@ -318,6 +320,7 @@ function Charts() {
         width={width}
         cellHeight={present ? 150 : undefined}
         maxCells={present ? 15 : undefined}
+        pending={pending}
       />
       </div>
       {isConv && (
@@ -326,8 +329,8 @@ function Charts() {
             <label htmlFor="map-layer">Position map of layer</label>
             <input id="map-layer" type="number" min={1} max={a.shapes.length} value={mapLayer} onChange={(e) => setView({ mapLayer: Math.max(1, Math.min(a.shapes.length, Number(e.target.value) || 1)) })} />
           </div>
-          <PositionMap layer={a.layers[mapLayer - 1]} label={labelA} width={Math.min(width, 640)} />
-          {bShown && <PositionMap layer={bShown.layers[mapLayer - 1]} label={labelB} width={Math.min(width, 640)} />}
+          <PositionMap layer={a.layers[mapLayer - 1]} label={labelA} width={Math.min(width, 640)} pending={pending} />
+          {bShown && <PositionMap layer={bShown.layers[mapLayer - 1]} label={labelB} width={Math.min(width, 640)} pending={pending} />}
         </section>
       )}
       <StatsTable a={a.layers} b={bShown?.layers} theoryA={a.theory} theoryB={bShown?.theory} labelA={labelA} labelB={labelB} />

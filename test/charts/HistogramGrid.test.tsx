@@ -67,6 +67,13 @@ describe('HistogramGrid', () => {
     expect(screen.getByText(/2 of 6 layers computed/)).toBeTruthy();
   });
 
+  it('a stopped run\'s missing layers say what the page passes instead of "computing…"', () => {
+    const stopped = [relu.layers[0], relu.layers[1], undefined, undefined, undefined, undefined];
+    render(<HistogramGrid a={stopped} depth={6} which="pre" logCounts={false} sharedAxis act="relu" pending="not computed (stopped)" />);
+    expect(within(screen.getByRole('img', { name: 'Layer 4: not computed (stopped)' })).getByText('not computed (stopped)')).toBeTruthy();
+    expect(screen.queryByText('computing…')).toBeNull();
+  });
+
   it('caps the ReLU spike at zero and says how much sits there', () => {
     render(<HistogramGrid a={relu.layers} depth={6} which="post" logCounts={false} sharedAxis={false} act="relu" />);
     for (const [i, layer] of relu.layers.entries()) {
