@@ -3,6 +3,7 @@
  * kernels and the fallback where WebAssembly SIMD is missing. Callers only see the `Kernels` interface.
  * Sums run in float64 and round to float32 once when stored.
  */
+import type { Activation } from './schema';
 import { wasmKernels } from './wasm';
 
 /** Geometry of a convolution over one sample: input [C, H, W], output [O, OH, OW]. */
@@ -33,6 +34,14 @@ export interface Kernels {
    * the sum over samples of sum_{o, f} dW_s[o, f]^2 (the caller divides for the mean square).
    */
   convWeightGradientSquares(x: Float32Array, g: Float32Array, n: number, geo: ConvGeometry): number;
+  /**
+   * post[i] = f32(phi(pre[i])) for activation `name` (negative slope `slope`), bit for bit as
+   * activations.ts' `phi`, where this kernel set has a path for it; returns false, having done
+   * nothing, where it has none (the caller then loops over `phi` itself).
+   */
+  activate(name: Activation, slope: number, pre: Float32Array, post: Float32Array): boolean;
+  /** dx[i] = f32(dx[i] dphi(y[i])), bit for bit as activations.ts' `dphi`, where there is a path; false otherwise. */
+  maskGradient(name: Activation, slope: number, y: Float32Array, dx: Float32Array): boolean;
 }
 
 /** im2col of one sample: cols[f, p] with f = c*k*k + i*k + j and p = oy*OW + ox; zero where the tap is padding. */
@@ -88,8 +97,11 @@ export function col2im(cols: Float64Array, geo: ConvGeometry, dx: Float32Array, 
   for (let k = 0; k < acc.length; k++) dx[offset + k] = acc[k];
 }
 
-/** Plain TypeScript kernels (i-k-j loop order, float64 accumulation). */
+/** Plain TypeScript kernels (i-k-j loop order, float64 accumulation); the pointwise work is left to the caller's loops over the activation's closures. */
 export const referenceKernels: Kernels = {
+  activate: () => false,
+  maskGradient: () => false,
+
   dense(x, w, b, y, n, fanIn, out) {
     // Transpose once so the inner loop runs over contiguous memory.
     const wt = new Float32Array(fanIn * out);

@@ -117,21 +117,59 @@ interface Held {
   to: number;
 }
 
-function applyActivation(act: ActivationFn, pre: Float32Array): Float32Array {
+function applyActivation(act: ActivationFn, pre: Float32Array, kernels: Kernels): Float32Array {
   const post = new Float32Array(pre.length);
+  if (kernels.activate(act.name, act.slope, pre, post)) return post;
   const phi = act.phi;
   for (let i = 0; i < pre.length; i++) post[i] = phi(pre[i]);
   return post;
 }
 
+/** dx[i] = f32(dx[i] dphi(y[i])). */
+function maskGradient(act: ActivationFn, y: Float32Array, dx: Float32Array, kernels: Kernels): void {
+  if (kernels.maskGradient(act.name, act.slope, y, dx)) return;
+  const dphi = act.dphi;
+  for (let i = 0; i < dx.length; i++) dx[i] = dx[i] * dphi(y[i]);
+}
+
+/** Per row block r in [first, end) of w (WEIGHT_ROWS rows of rowSize), its sum and sum of squares, added in index order. */
+function blockMoments(w: Float32Array, rowSize: number, first: number, end: number): Float64Array {
+  const sums = new Float64Array(2 * (end - first));
+  for (let r = first; r < end; r++) {
+    let sum = 0;
+    let sumSquares = 0;
+    for (let i = r * WEIGHT_ROWS * rowSize, stop = Math.min(w.length, (r + 1) * WEIGHT_ROWS * rowSize); i < stop; i++) {
+      const v = w[i];
+      sum += v;
+      sumSquares += v * v;
+    }
+    sums[2 * (r - first)] = sum;
+    sums[2 * (r - first) + 1] = sumSquares;
+  }
+  return sums;
+}
+
+/** sum of g[i]^2 over [start, end), in index order. */
+function sumSquares(g: Float32Array, start: number, end: number): number {
+  let t = 0;
+  for (let i = start; i < end; i++) t += g[i] * g[i];
+  return t;
+}
+
+/**
+ * sum over samples s of (sum_o g[s, o]^2) norms[s], for the samples [first, first + samples) of a
+ * dense layer with `out` units: the per-sample squared norm of dL/dW = g x^T is |g_s|^2 |x_s|^2.
+ */
+function denseWeightGradientSquares(g: Float32Array, norms: Float64Array, out: number, first: number, samples: number): number {
+  let total = 0;
+  for (let s = first; s < first + samples; s++) total += sumSquares(g, s * out, (s + 1) * out) * norms[s];
+  return total;
+}
+
 function sumSquaresPerSample(x: Float32Array, n: number): Float64Array {
   const per = x.length / n;
   const out = new Float64Array(n);
-  for (let s = 0; s < n; s++) {
-    let t = 0;
-    for (let i = s * per, end = i + per; i < end; i++) t += x[i] * x[i];
-    out[s] = t;
-  }
+  for (let s = 0; s < n; s++) out[s] = sumSquares(x, s * per, (s + 1) * per);
   return out;
 }
 
@@ -233,19 +271,7 @@ export class Shard {
       const rowBlocks = Math.ceil(shape.outShape[0] / WEIGHT_ROWS);
       const firstBlock = Math.floor((share * rowBlocks) / shares);
       const endBlock = Math.floor(((share + 1) * rowBlocks) / shares);
-      const sums = new Float64Array(2 * (endBlock - firstBlock));
-      const rowSize = shape.fanIn;
-      for (let r = firstBlock; r < endBlock; r++) {
-        let sum = 0;
-        let sumSquares = 0;
-        for (let i = r * WEIGHT_ROWS * rowSize, end = Math.min(w.length, (r + 1) * WEIGHT_ROWS * rowSize); i < end; i++) {
-          sum += w[i];
-          sumSquares += w[i] * w[i];
-        }
-        sums[2 * (r - firstBlock)] = sum;
-        sums[2 * (r - firstBlock) + 1] = sumSquares;
-      }
-      weights.push({ net, firstBlock, sums });
+      weights.push({ net, firstBlock, sums: blockMoments(w, shape.fanIn, firstBlock, endBlock) });
       const x = this.xs[h];
       const y = new Float32Array(m * outSize);
       if (shape.kind === 'dense') {
@@ -255,7 +281,7 @@ export class Shard {
         this.kernels.conv(x, w, b, y, m, geometry(c, shape));
       }
       pre.push(y);
-      post.push(applyActivation(this.act, y));
+      post.push(applyActivation(this.act, y, this.kernels));
     }
     this.pres[l] = pre;
     this.norms[l] = norms;
@@ -294,23 +320,16 @@ export class Shard {
     const answer = new Float64Array(cells.length * 2);
     // The input of the layer, per held network, for the conv weight gradients.
     const below = l > 0 ? this.pres[l - 1] : null;
-    const xs = shape.kind === 'conv' ? this.held.map((_, h) => (below ? applyActivation(this.act, below[h]) : this.inputs[h])) : null;
+    const xs = shape.kind === 'conv' ? this.held.map((_, h) => (below ? applyActivation(this.act, below[h], this.kernels) : this.inputs[h])) : null;
     for (let k = 0; k < cells.length; k++) {
       const { net: h, start, end } = cells[k];
       const g = this.gs[h];
-      let gSq = 0;
-      for (let i = start; i < end; i++) gSq += g[i] * g[i];
+      const gSq = sumSquares(g, start, end);
       let wgSq = 0;
       const first = start / outSize;
       const samples = (end - start) / outSize;
-      if (shape.kind === 'dense') {
-        const norms = this.norms[l][h];
-        for (let s = first; s < first + samples; s++) {
-          let t = 0;
-          for (let o = s * out, e = o + out; o < e; o++) t += g[o] * g[o];
-          wgSq += t * norms[s];
-        }
-      } else {
+      if (shape.kind === 'dense') wgSq = denseWeightGradientSquares(g, this.norms[l][h], out, first, samples);
+      else {
         const x = xs![h].subarray(first * inSize, (first + samples) * inSize);
         wgSq = this.kernels.convWeightGradientSquares(x, g.subarray(start, end), samples, geometry(c, shape));
       }
@@ -318,14 +337,13 @@ export class Shard {
       answer[2 * k + 1] = wgSq;
     }
     if (below) {
-      const dphi = this.act.dphi;
       this.gs = this.held.map(({ net, from, to }, h) => {
         const w = drawWeights(c, shape, net);
         const y = below[h];
         const dx = new Float32Array(y.length);
         if (shape.kind === 'dense') this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out);
         else this.kernels.convBackward(this.gs[h], w, dx, to - from, geometry(c, shape));
-        for (let i = 0; i < dx.length; i++) dx[i] = dx[i] * dphi(y[i]);
+        maskGradient(this.act, y, dx, this.kernels);
         return dx;
       });
     } else this.gs = [];

@@ -358,11 +358,11 @@ export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, 
   const netM2 = new Float64Array(nets);
   const positionSums = new Float64Array(P);
   const positionCounts = new Float64Array(P);
-  const keys = new Uint32Array(KEY_BINS);
+  // One part's keys are taken as they are (they are not changed here); several are added up.
+  const keys = parts.length === 1 ? parts[0].keys : addKeys(parts);
   let c = 0;
   for (const part of parts) {
     saturated += part.saturated;
-    for (let b = 0; b < KEY_BINS; b++) keys[b] += part.keys[b];
     for (let p = 0; p < P; p++) positionCounts[p] += part.positionCounts[p];
     const cells = part.cells;
     for (let j = 0; j < cells.length; j += F, c++) {
@@ -452,6 +452,13 @@ export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, 
     ranks,
     params: { lo, hi, bins, positionMeans, targets },
   };
+}
+
+/** The bin-by-bin sum of the parts' key histograms. */
+function addKeys(parts: MomentParts[]): Uint32Array {
+  const keys = new Uint32Array(KEY_BINS);
+  for (const { keys: k } of parts) for (let b = 0; b < KEY_BINS; b++) keys[b] += k[b];
+  return keys;
 }
 
 /**

@@ -7,8 +7,10 @@
  * dense, denseBackward, conv and the matmul add their products one by one in the reference's index
  * order (dense and conv starting from the bias); convBackward and the weight-gradient squares have
  * fixed orders of their own. Nothing depends on the batch size or on how the work is split.
+ * The pointwise activations and gradient masks give the bits of activations.ts' closures.
  */
 import type { ConvGeometry, Kernels } from '../kernels';
+import type { Activation } from '../schema';
 import { kernelsWasmBase64 } from './kernels.generated';
 import type { WasmApi, WasmMemory } from './api';
 import { decodeBase64 } from './base64';
@@ -40,6 +42,8 @@ interface Exports {
   copyRows(src: number, ldSrc: number, dst: number, ldDst: number, rows: number, cols: number): void;
   spreadPlanes(g: number, planes: number, rows: number, cols: number, dst: number, wp: number, ld: number): void;
   flipWeights(w: number, outChannels: number, channels: number, kernel: number, dst: number): void;
+  activate(mode: number, slope: number, pre: number, post: number, count: number): void;
+  maskGradient(mode: number, slope: number, y: number, dx: number, count: number): void;
 }
 
 const PAGE = 65536;
@@ -388,6 +392,47 @@ function matmul(mc: Machine, a: Float32Array, b: Float32Array, c: Float32Array, 
   c.set(mc.floats(cAt, m * n));
 }
 
+/** Floats per pass of the pointwise kernels through the module's memory. */
+const POINTWISE_CHUNK = 65536;
+
+/** The module's mode for an activation it computes (assembly/kernels.ts `activate`), or -1. */
+function pointwiseMode(name: Activation, slope: number): number {
+  if (name === 'linear') return 0;
+  // leaky_relu with slope 0 is relu (activations.ts), whose negative side is +0, not 0 * y.
+  if (name === 'relu' || (name === 'leaky_relu' && slope === 0)) return 1;
+  if (name === 'leaky_relu') return 2;
+  return -1;
+}
+
+/** out[i] = op(a[i], out[i]) chunk by chunk through memory: a is copied in, out in (when read) and back. */
+function pointwise(mc: Machine, a: Float32Array, out: Float32Array, readsOut: boolean, op: (aAt: number, outAt: number, count: number) => void): void {
+  mc.reset();
+  const chunk = Math.min(POINTWISE_CHUNK, a.length);
+  const aAt = mc.take(4 * chunk);
+  const outAt = mc.take(4 * chunk);
+  for (let at = 0; at < a.length; at += chunk) {
+    const count = Math.min(chunk, a.length - at);
+    mc.put(aAt, a.subarray(at, at + count));
+    if (readsOut) mc.put(outAt, out.subarray(at, at + count));
+    op(aAt, outAt, count);
+    out.set(mc.floats(outAt, count), at);
+  }
+}
+
+function activate(mc: Machine, name: Activation, slope: number, pre: Float32Array, post: Float32Array): boolean {
+  const mode = pointwiseMode(name, slope);
+  if (mode < 0) return false;
+  pointwise(mc, pre, post, false, (preAt, postAt, count) => mc.x.activate(mode, slope, preAt, postAt, count));
+  return true;
+}
+
+function maskGradient(mc: Machine, name: Activation, slope: number, y: Float32Array, dx: Float32Array): boolean {
+  const mode = pointwiseMode(name, slope);
+  if (mode < 0) return false;
+  pointwise(mc, y, dx, true, (yAt, dxAt, count) => mc.x.maskGradient(mode, slope, yAt, dxAt, count));
+  return true;
+}
+
 let kernels: Kernels | null | undefined;
 
 /** The WebAssembly SIMD kernels, or null where WebAssembly or SIMD is unavailable; one instance per thread. */
@@ -400,6 +445,8 @@ export function wasmKernels(): Kernels | null {
     conv: (x, w, b, y, n, geo) => conv(mc, x, w, b, y, n, geo),
     convBackward: (g, w, dx, n, geo) => convBackward(mc, g, w, dx, n, geo),
     convWeightGradientSquares: (x, g, n, geo) => convWeightGradientSquares(mc, x, g, n, geo),
+    activate: (name, slope, pre, post) => activate(mc, name, slope, pre, post),
+    maskGradient: (name, slope, y, dx) => maskGradient(mc, name, slope, y, dx),
   };
   return kernels;
 }

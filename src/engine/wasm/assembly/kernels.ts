@@ -630,3 +630,65 @@ export function flipWeights(w: usize, outChannels: i32, channels: i32, kernel: i
             load<f32>(w + ((<usize>o * fanIn + c * kk + (kernel - 1 - i) * kernel + kernel - 1 - j) << 2)),
           );
 }
+
+// ---- Activations of the piecewise-linear kinds, bit for bit as src/engine/activations.ts. ----
+// mode 0: linear, 1: relu (leaky_relu with slope 0 too), 2: leaky_relu with slope != 0. The JS
+// closures compute in f64 and the caller rounds to f32: for linear and relu every result is an input
+// or zero, exact in f32; leaky's slope y is computed here in f64 and rounded once, as there.
+
+/** post[i] = phi(pre[i]) for count floats (pre and post may be the same address). */
+export function activate(mode: i32, slope: f64, pre: usize, post: usize, count: i32): void {
+  let i: i32 = 0;
+  if (mode == 0) {
+    memory.copy(post, pre, <usize>count << 2);
+    return;
+  }
+  if (mode == 1) {
+    // y < 0 ? 0 : y is pmax(y, 0): -0 and NaN pass through, as in the closure.
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= count; i += 4) {
+      const at = <usize>i << 2;
+      v128.store(post + at, f32x4.pmax(v128.load(pre + at), zero));
+    }
+    for (; i < count; i++) {
+      const y = load<f32>(pre + (<usize>i << 2));
+      store<f32>(post + (<usize>i << 2), select<f32>(0, y, y < 0));
+    }
+    return;
+  }
+  for (; i < count; i++) {
+    const y = load<f32>(pre + (<usize>i << 2));
+    store<f32>(post + (<usize>i << 2), select<f32>(<f32>(slope * <f64>y), y, y < 0));
+  }
+}
+
+/** dx[i] = f32(dx[i] phi'(y[i])) for count floats, phi' as the closures' dphi: 1 where y > 0, 0 (relu) or slope (leaky) where y <= 0, y itself where y is NaN. */
+export function maskGradient(mode: i32, slope: f64, y: usize, dx: usize, count: i32): void {
+  let i: i32 = 0;
+  if (mode != 2) {
+    // linear: dx where y is a number; relu: dx where y > 0, dx 0 where y <= 0. NaN y gives NaN.
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= count; i += 4) {
+      const at = <usize>i << 2;
+      const yv = v128.load(y + at);
+      const d = v128.load(dx + at);
+      const pass = mode == 0 ? f32x4.eq(yv, yv) : f32x4.gt(yv, zero);
+      const low = mode == 0 ? f32x4.splat(0) : f32x4.le(yv, zero);
+      // pass: d; y <= 0 (relu): d 0, signed zero or NaN as the f64 product rounds; else y (NaN).
+      v128.store(dx + at, v128.bitselect(d, v128.bitselect(f32x4.mul(d, zero), yv, low), pass));
+    }
+    for (; i < count; i++) {
+      const yi = load<f32>(y + (<usize>i << 2));
+      const d = load<f32>(dx + (<usize>i << 2));
+      const pass = mode == 0 ? yi == yi : yi > 0;
+      store<f32>(dx + (<usize>i << 2), pass ? d : mode != 0 && yi <= 0 ? d * 0 : yi);
+    }
+    return;
+  }
+  for (; i < count; i++) {
+    const yi = load<f32>(y + (<usize>i << 2));
+    const d = load<f32>(dx + (<usize>i << 2));
+    const low = <f32>(<f64>d * slope);
+    store<f32>(dx + (<usize>i << 2), select<f32>(d, select<f32>(low, yi, yi <= 0), yi > 0));
+  }
+}
