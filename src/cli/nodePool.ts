@@ -6,7 +6,7 @@ import { ShardPool, type ShardEndpoint, type ShardReply } from '../engine/pool';
 export function nodePool(size: number): { pool: ShardPool; close(): Promise<void> } {
   const workers = Array.from({ length: size }, () => new Worker(new URL('./shardThread.mjs', import.meta.url)));
   const endpoints: ShardEndpoint[] = workers.map((w) => ({
-    post: (request) => w.postMessage(request),
+    post: (request, transfer) => w.postMessage(request, transfer),
     listen(handler) {
       w.on('message', (reply: ShardReply) => handler(reply));
       w.on('error', (error: Error) => handler(new Error(`a pool thread failed: ${error.message}`)));

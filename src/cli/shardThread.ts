@@ -7,5 +7,5 @@ import { serveShard, type ShardRequest } from '../engine/pool';
 
 const port = parentPort;
 if (!port) throw new Error('shardThread.ts runs as a worker thread');
-const serve = serveShard((reply, transfer) => port.postMessage(reply, transfer));
+const serve = serveShard((reply, transfer) => port.postMessage(reply, transfer), setImmediate);
 port.on('message', (request: ShardRequest) => serve(request));

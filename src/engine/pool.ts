@@ -4,24 +4,88 @@
  * whatever the number of workers. This file knows nothing of any worker API: a worker is a
  * `ShardEndpoint` (a message port, in effect), and `serveShard` is the message handler a worker
  * entry wires to its own port (src/worker/shard.worker.ts in the browser, src/cli/shardThread.ts in Node).
+ *
+ * The workers do not wait for the coordinator between layers. Once a run is started, each worker
+ * computes its layers on its own (the first scans, then the backward pass) and pushes every answer
+ * as soon as it has it; only a second scan needs the merged first scans of every worker, and each
+ * worker runs at most RUN_AHEAD layers ahead of its last second scan (which bounds the
+ * post-activations it keeps). So no worker idles while the coordinator merges or while a slower
+ * worker finishes a layer, and the order in which things are computed changes nothing computed.
+ *
+ * The workers holding samples of one network all need its weights, drawn from one serial stream
+ * per layer. They take turns: layer l's are drawn by one of them a layer ahead and sent to the
+ * others through the coordinator (`weights` messages), for the forward pass and again for the
+ * backward pass, so each draws its share instead of all of them.
  */
 import { defaultKernels, type Kernels } from './kernels';
-import type { RunConfig } from './schema';
-import { planShards, Shard, type ShardCall } from './shard';
+import { layerShapes, type RunConfig } from './schema';
+import { netHolders, planShards, Shard, weightOwner, type ShardCall, type WeightPass } from './shard';
 import { coordinate, type EngineEvent, type RunResult } from './simulate';
 
-/** Coordinator to worker. */
-export type ShardRequest = { type: 'init'; seq: number; config: RunConfig; plan: [number, number][]; index: number } | { type: 'call'; seq: number; call: ShardCall };
+/** Coordinator to worker: start run `run` (replacing any other), or a second scan of it, answered under `seq`. */
+export type ShardRequest =
+  | { type: 'init'; seq: number; run: number; config: RunConfig; plan: [number, number][]; index: number }
+  | { type: 'call'; seq: number; run: number; call: Extract<ShardCall, { op: 'input2' | 'forward2' }> }
+  | WeightsMessage;
 
-/** Worker to coordinator: the answer to request `seq`, or the error it raised. */
-export type ShardReply = { type: 'answer'; seq: number; answer: unknown } | { type: 'error'; seq: number; message: string };
+/** Weights one worker drew for the others holding the same network (worker to coordinator to worker). */
+export interface WeightsMessage {
+  type: 'weights';
+  run: number;
+  pass: WeightPass;
+  net: number;
+  layer: number;
+  data: Float32Array;
+}
+
+/**
+ * Worker to coordinator: the answer to request `seq` or the error it raised; or an answer the worker
+ * computed on its own (`push`, keyed by `stepKey`), or the error that stopped its run.
+ */
+export type ShardReply =
+  | { type: 'answer'; seq: number; answer: unknown }
+  | { type: 'error'; seq: number; message: string }
+  | { type: 'push'; run: number; key: string; answer: unknown }
+  | { type: 'push-error'; run: number; message: string }
+  | WeightsMessage;
 
 /** The coordinator's side of one worker. */
 export interface ShardEndpoint {
-  /** Sends a request; transferring `transfer` is allowed. */
-  post(request: ShardRequest): void;
+  /** Sends a request, transferring the buffers in `transfer`. */
+  post(request: ShardRequest, transfer: ArrayBuffer[]): void;
   /** Called with every reply of the worker, and with an Error when the worker failed. */
   listen(handler: (reply: ShardReply | Error) => void): void;
+}
+
+/** How many layers a worker may compute past the last one whose second scan it has done. */
+export const RUN_AHEAD = 2;
+
+/** Weights to draw ahead, for this worker and (when others hold the network too) for them. */
+type Draw = { op: 'draw'; pass: WeightPass; net: number; layer: number; others: number };
+
+/**
+ * The steps a worker takes on its own, in its order: input1, forward1 by layer, backward from the
+ * top, and before each layer the draws of the next layer's weights that fall to it: those of the
+ * networks it alone holds are drawn when used instead.
+ */
+function ownSteps(c: RunConfig, plan: [number, number][], index: number, nets: number[]): (ShardCall | Draw)[] {
+  const layers = layerShapes(c).length;
+  const holders = netHolders(c, plan);
+  const draws = (pass: WeightPass, layer: number): Draw[] =>
+    layer < 0 || layer >= layers
+      ? []
+      : nets.flatMap((net) => (holders[net].length > 1 && weightOwner(holders[net], layer) === index ? [{ op: 'draw', pass, net, layer, others: holders[net].length - 1 } as Draw] : []));
+  const steps: (ShardCall | Draw)[] = [{ op: 'input1' }, ...draws('forward', 0)];
+  for (let l = 0; l < layers; l++) steps.push(...draws('forward', l + 1), { op: 'forward1', layer: l });
+  // The backward pass of layer l needs its weights for l >= 1 only (layer 0 has no input gradient).
+  steps.push(...draws('backward', layers - 1).filter((d) => d.layer >= 1));
+  for (let l = layers - 1; l >= 0; l--) steps.push(...draws('backward', l - 1).filter((d) => d.layer >= 1), { op: 'backward', layer: l });
+  return steps;
+}
+
+/** The key of a pushed answer. */
+export function stepKey(call: ShardCall): string {
+  return 'layer' in call ? `${call.op}:${call.layer}` : call.op;
 }
 
 /** The ArrayBuffers of the typed arrays inside an answer, to transfer instead of copying. */
@@ -34,43 +98,188 @@ export function transferables(value: unknown, out: ArrayBuffer[] = []): ArrayBuf
   return out;
 }
 
-/** The worker's side: answers requests in order with `reply`. One shard at a time; `init` replaces it. */
-export function serveShard(reply: (message: ShardReply, transfer: ArrayBuffer[]) => void, kernels: () => Kernels = defaultKernels): (request: ShardRequest) => void {
-  let shard: Shard | null = null;
+const messageOf = (error: unknown) => (error instanceof Error ? error.message || error.name : String(error));
+
+/** A run as one worker holds it. */
+interface Job {
+  run: number;
+  shard: Shard;
+  steps: (ShardCall | Draw)[];
+  /** Per held network, its holders (whose turns decide who draws which layer). */
+  holders: number[][];
+  index: number;
+  next: number;
+  /** Second scans asked for and not yet done, in the order asked. */
+  scans: { seq: number; call: ShardCall }[];
+  /** Second scans done: the input's, then layer by layer. */
+  scanned: number;
+  layers: number;
+  scheduled: boolean;
+}
+
+/**
+ * The worker's side: `init` starts a run and the worker computes it step by step, one step per task
+ * (`defer` queues a task; the worker entry passes its fastest), so that requests are read between
+ * steps: a second scan asked for goes before the next step of its own, and a new `init` drops the
+ * run in progress. Answers go out through `reply` as soon as each is computed.
+ */
+export function serveShard(
+  reply: (message: ShardReply, transfer: ArrayBuffer[]) => void,
+  defer: (task: () => void) => void,
+  kernels: () => Kernels = defaultKernels,
+): (request: ShardRequest) => void {
+  let job: Job | null = null;
   let made: Kernels | null = null;
-  return (request) => {
-    try {
-      if (request.type === 'init') {
-        made ??= kernels();
-        shard = new Shard(request.config, request.plan, request.index, made);
-        reply({ type: 'answer', seq: request.seq, answer: null }, []);
+
+  /** True when every weight of `layer` for `pass` that another worker draws has come. */
+  const given = (j: Job, pass: WeightPass, layer: number) =>
+    j.shard.nets.every((net) => j.holders[net].length < 2 || weightOwner(j.holders[net], layer) === j.index || j.shard.has(pass, net, layer));
+  const ready = (j: Job, call: ShardCall | Draw): boolean => {
+    if (call.op === 'forward1') return j.scanned >= call.layer + 2 - RUN_AHEAD && given(j, 'forward', call.layer);
+    if (call.op === 'backward') return j.scanned === j.layers + 1 && (call.layer === 0 || given(j, 'backward', call.layer));
+    return true;
+  };
+
+  const pump = (j: Job) => {
+    if (j.scheduled || job !== j) return;
+    j.scheduled = true;
+    defer(() => {
+      j.scheduled = false;
+      if (job === j) step(j);
+    });
+  };
+
+  function step(j: Job): void {
+    const scan = j.scans[0];
+    if (scan) {
+      j.scans.shift();
+      try {
+        const answer = j.shard.handle(scan.call);
+        j.scanned++;
+        reply({ type: 'answer', seq: scan.seq, answer }, transferables(answer));
+      } catch (error) {
+        job = null;
+        reply({ type: 'error', seq: scan.seq, message: messageOf(error) }, []);
         return;
       }
-      if (!shard) throw new Error('shard call before init');
-      const answer = shard.handle(request.call);
-      reply({ type: 'answer', seq: request.seq, answer }, transferables(answer));
-    } catch (error) {
-      reply({ type: 'error', seq: request.seq, message: error instanceof Error ? error.message || error.name : String(error) }, []);
+      pump(j);
+      return;
     }
+    if (j.next < j.steps.length && ready(j, j.steps[j.next])) {
+      const call = j.steps[j.next++];
+      try {
+        if (call.op === 'draw') {
+          // A copy goes to the others: this worker keeps its own.
+          const data = j.shard.draw(call.pass, call.net, call.layer).slice();
+          reply({ type: 'weights', run: j.run, pass: call.pass, net: call.net, layer: call.layer, data }, [data.buffer as ArrayBuffer]);
+          pump(j);
+          return;
+        }
+        const answer = j.shard.handle(call);
+        reply({ type: 'push', run: j.run, key: stepKey(call), answer }, transferables(answer));
+      } catch (error) {
+        job = null;
+        reply({ type: 'push-error', run: j.run, message: messageOf(error) }, []);
+        return;
+      }
+      pump(j);
+    }
+    // Otherwise the next step waits for a second scan to be asked for.
+  }
+
+  return (request) => {
+    if (request.type === 'init') {
+      job = null;
+      try {
+        made ??= kernels();
+        const shard = new Shard(request.config, request.plan, request.index, made);
+        const { config, plan, index } = request;
+        const layers = layerShapes(config).length;
+        const steps = ownSteps(config, plan, index, shard.nets);
+        job = { run: request.run, shard, steps, holders: netHolders(config, plan), index, next: 0, scans: [], scanned: 0, layers, scheduled: false };
+        reply({ type: 'answer', seq: request.seq, answer: null }, []);
+        pump(job);
+      } catch (error) {
+        reply({ type: 'error', seq: request.seq, message: messageOf(error) }, []);
+      }
+      return;
+    }
+    if (request.type === 'weights') {
+      if (job && job.run === request.run) {
+        job.shard.give(request.pass, request.net, request.layer, request.data);
+        pump(job);
+      }
+      return;
+    }
+    if (!job || job.run !== request.run) {
+      reply({ type: 'error', seq: request.seq, message: job ? 'shard call for a run this worker no longer holds' : 'shard call before init' }, []);
+      return;
+    }
+    job.scans.push({ seq: request.seq, call: request.call });
+    pump(job);
   };
 }
 
-/** A pool of endpoints with request numbering; a failed worker fails every call waiting on it. */
+/** Thrown by `simulatePooled` when its signal was aborted, or a newer run took the pool: the run sent nothing more to the pool. */
+export class PoolRunAborted extends Error {
+  constructor() {
+    super('the pooled run was stopped');
+    this.name = 'PoolRunAborted';
+  }
+}
+
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** A pool of endpoints with request numbering and the pushed answers of the current run; a failed worker fails every call waiting on it. */
 export class ShardPool {
   private seq = 0;
-  private readonly waiting: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>[];
+  private run = 0;
+  private readonly waiting: Map<number, Waiter>[];
+  /** Per worker, the pushed answers of the current run not yet taken, and those waited for. */
+  private readonly pushed: Map<string, { answer: unknown } | { error: Error }>[];
+  private readonly pushWaiting: Map<string, Waiter>[];
   private readonly failed: (Error | null)[];
+  /** Where the current run sends the weights a worker drew for the others. */
+  private relay: ((from: number, message: WeightsMessage) => void) | null = null;
 
   constructor(readonly endpoints: ShardEndpoint[]) {
     this.waiting = endpoints.map(() => new Map());
+    this.pushed = endpoints.map(() => new Map());
+    this.pushWaiting = endpoints.map(() => new Map());
     this.failed = endpoints.map(() => null);
     endpoints.forEach((endpoint, i) =>
       endpoint.listen((reply) => {
         const waiting = this.waiting[i];
         if (reply instanceof Error) {
           this.failed[i] = reply;
-          for (const w of waiting.values()) w.reject(reply);
+          for (const w of [...waiting.values(), ...this.pushWaiting[i].values()]) w.reject(reply);
           waiting.clear();
+          this.pushWaiting[i].clear();
+          return;
+        }
+        if (reply.type === 'weights') {
+          if (reply.run === this.run) this.relay?.(i, reply);
+          return;
+        }
+        if (reply.type === 'push' || reply.type === 'push-error') {
+          if (reply.run !== this.run) return; // from a run no longer wanted
+          const outcome = reply.type === 'push' ? { answer: reply.answer } : { error: new Error(reply.message) };
+          if (reply.type === 'push-error') {
+            // The worker stopped this run: everything waited for from it fails, second scans included.
+            for (const w of [...waiting.values(), ...this.pushWaiting[i].values()]) w.reject(new Error(reply.message));
+            waiting.clear();
+            this.pushWaiting[i].clear();
+            this.pushed[i].set('*', outcome);
+            return;
+          }
+          const w = this.pushWaiting[i].get(reply.key);
+          if (w) {
+            this.pushWaiting[i].delete(reply.key);
+            w.resolve(reply.answer);
+          } else this.pushed[i].set(reply.key, outcome);
           return;
         }
         const w = waiting.get(reply.seq);
@@ -92,6 +301,22 @@ export class ShardPool {
     return this.failed.some((f) => f !== null);
   }
 
+  /**
+   * Starts a new run number: the pushed answers of the one before are dropped, and whoever still
+   * waits for them, or for any earlier request (the workers drop the older run), gets PoolRunAborted.
+   */
+  begin(relay: ((from: number, message: WeightsMessage) => void) | null = null): number {
+    this.run++;
+    this.relay = relay;
+    for (let i = 0; i < this.size; i++) {
+      for (const w of [...this.waiting[i].values(), ...this.pushWaiting[i].values()]) w.reject(new PoolRunAborted());
+      this.waiting[i].clear();
+      this.pushWaiting[i].clear();
+      this.pushed[i].clear();
+    }
+    return this.run;
+  }
+
   /** Sends one request to worker `i` and resolves with its answer. */
   request(i: number, make: (seq: number) => ShardRequest): Promise<unknown> {
     const failed = this.failed[i];
@@ -100,20 +325,32 @@ export class ShardPool {
     return new Promise((resolve, reject) => {
       this.waiting[i].set(seq, { resolve, reject });
       try {
-        this.endpoints[i].post(make(seq));
+        this.endpoints[i].post(make(seq), []);
       } catch (error) {
         this.waiting[i].delete(seq);
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
   }
-}
 
-/** Thrown by `simulatePooled` when its signal was aborted: the run sent nothing more to the pool. */
-export class PoolRunAborted extends Error {
-  constructor() {
-    super('the pooled run was stopped');
-    this.name = 'PoolRunAborted';
+  /** Sends weights to worker `i` (a failed one is skipped: its run fails anyway), transferring their buffer when `transfer`. */
+  send(i: number, message: WeightsMessage, transfer: boolean): void {
+    if (!this.failed[i]) this.endpoints[i].post(message, transfer ? [message.data.buffer as ArrayBuffer] : []);
+  }
+
+  /** Resolves with the answer worker `i` pushes (or has pushed) under `key` in run `run`. */
+  push(i: number, run: number, key: string): Promise<unknown> {
+    if (run !== this.run) return Promise.reject(new PoolRunAborted());
+    const failed = this.failed[i];
+    if (failed) return Promise.reject(failed);
+    const stopped = this.pushed[i].get('*');
+    if (stopped && 'error' in stopped) return Promise.reject(stopped.error);
+    const have = this.pushed[i].get(key);
+    if (have) {
+      this.pushed[i].delete(key);
+      return 'error' in have ? Promise.reject(have.error) : Promise.resolve(have.answer);
+    }
+    return new Promise((resolve, reject) => this.pushWaiting[i].set(key, { resolve, reject }));
   }
 }
 
@@ -121,15 +358,23 @@ export class PoolRunAborted extends Error {
  * Runs a validated configuration on the pool (as many of its workers as the run has cells to
  * share), yielding the events of `simulate` in the same order and returning the same result.
  * Once `signal` is aborted no further request is sent (a newer run may already have given the
- * workers other shards): the generator throws PoolRunAborted instead.
+ * workers other shards): the generator throws PoolRunAborted instead, as it does when a newer run
+ * began on the pool.
  */
 export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { readonly aborted: boolean }): AsyncGenerator<EngineEvent, RunResult, void> {
   const plan = planShards(c, pool.size);
-  const all = (make: (i: number, seq: number) => ShardRequest) => {
+  const check = () => {
     if (signal?.aborted) throw new PoolRunAborted();
-    return Promise.all(plan.map((_, i) => pool.request(i, (seq) => make(i, seq))));
   };
-  await all((i, seq) => ({ type: 'init', seq, config: c, plan, index: i }));
+  check();
+  // Weights drawn by one holder of a network go to its other holders: the last of them gets the
+  // buffer itself, the others copies.
+  const holders = netHolders(c, plan);
+  const run = pool.begin((from, message) => {
+    const to = holders[message.net].filter((i) => i !== from);
+    to.forEach((i, k) => pool.send(i, { ...message, run }, k === to.length - 1));
+  });
+  await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'init', seq, run, config: c, plan, index: i }))));
   const steps = coordinate(c);
   let answers: unknown[] = [];
   for (;;) {
@@ -137,7 +382,9 @@ export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { 
     if (step.done) return step.value;
     if (step.value.type === 'call') {
       const call = step.value.call;
-      answers = await all((_, seq) => ({ type: 'call', seq, call }));
+      check();
+      if (call.op === 'input2' || call.op === 'forward2') answers = await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'call', seq, run, call }))));
+      else answers = await Promise.all(plan.map((_, i) => pool.push(i, run, stepKey(call))));
     } else {
       answers = [];
       yield step.value.event;

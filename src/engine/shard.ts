@@ -74,6 +74,20 @@ export function planShards(c: RunConfig, workers: number): [number, number][] {
   return Array.from({ length: k }, (_, i) => [Math.round((i * total) / k), Math.round(((i + 1) * total) / k)]);
 }
 
+/** Per network, the shards of `plan` holding some of its cells, in shard order. */
+export function netHolders(c: RunConfig, plan: [number, number][]): number[][] {
+  const { blocks } = cellCount(c);
+  return Array.from({ length: c.nets }, (_, net) => plan.flatMap(([f, t], i) => (f < (net + 1) * blocks && t > net * blocks ? [i] : [])));
+}
+
+/** Which of a network's holders draws the weights of layer `layer` (0-based) for the others: they take turns. */
+export function weightOwner(holders: number[], layer: number): number {
+  return holders[layer % holders.length];
+}
+
+/** A pass's weights: those of the forward pass, and the same drawn again for the backward pass. */
+export type WeightPass = 'forward' | 'backward';
+
 /** E[x] and E[x^2] of one input element: normal N(0,1), uniform U[-sqrt 3, sqrt 3], positive |N(0,1)|. */
 export function inputMoments(data: RunConfig['data']): { mean: number; meanSquare: number } {
   return data === 'positive' ? { mean: Math.sqrt(2 / Math.PI), meanSquare: 1 } : { mean: 0, meanSquare: 1 };
@@ -109,6 +123,8 @@ export function geometry(c: RunConfig, s: LayerShape): ConvGeometry {
     pad: c.pad,
   };
 }
+
+const weightKey = (pass: WeightPass, net: number, layer: number) => `${pass}/${net}/${layer}`;
 
 /** The samples [from, to) of network `net` that a shard holds. */
 interface Held {
@@ -173,7 +189,12 @@ function sumSquaresPerSample(x: Float32Array, n: number): Float64Array {
   return out;
 }
 
-/** One shard of a run; `handle` answers the coordinator's calls in order. */
+/**
+ * One shard of a run; `handle` answers the coordinator's calls. They come in the order of
+ * `coordinate`, or (in a pool worker, pool.ts) run ahead of it: `input1`, then `forward1` layer by
+ * layer, each `input2`/`forward2` any time after its own first scan, every `backward` from the top
+ * once every second scan is done. A layer's post-activations are kept until its second scan.
+ */
 export class Shard {
   private readonly act: ActivationFn;
   private readonly shapes: LayerShape[];
@@ -181,14 +202,20 @@ export class Shard {
   /** Per layer boundary (0 = input), the cells of this shard as ranges of the held arrays. */
   private readonly cellsAt: CellRange[][];
   private inputs: Float32Array[] = [];
+  /** True once the input's second scan is done (`input2`): until then the input is kept. */
+  private inputScanned = false;
   /** The post-activations (or the input) the next layer reads, one array per held network. */
   private xs: Float32Array[] = [];
+  /** Per layer, its post-activations until its second scan (`forward2`) has read them. */
+  private readonly posts: Float32Array[][] = [];
   private readonly pres: Float32Array[][] = [];
   private readonly norms: Float64Array[][] = [];
   private gs: Float32Array[] = [];
 
   /** Per held network: which share of its weight row blocks this shard sums, as [share, shares]. */
   private readonly weightShare: [number, number][];
+  /** Weights drawn ahead or by another shard (`give`), by `weightKey`, until their layer takes them. */
+  private readonly given = new Map<string, Float32Array>();
 
   /** The shard `index` of `plan` (planShards' ranges of cells). */
   constructor(
@@ -212,12 +239,41 @@ export class Shard {
       this.held[h].to = s1;
       cells.push({ h, s0, s1 });
     }
-    this.weightShare = this.held.map(({ net }) => {
-      const holders = plan.flatMap(([f, t], i) => (f < (net + 1) * blocks && t > net * blocks ? [i] : []));
-      return [holders.indexOf(index), holders.length];
-    });
+    const holders = netHolders(c, plan);
+    this.weightShare = this.held.map(({ net }) => [holders[net].indexOf(index), holders[net].length]);
     const sizes = [sizeOf(c.input), ...this.shapes.map((s) => sizeOf(s.outShape))];
     this.cellsAt = sizes.map((size) => cells.map(({ h, s0, s1 }) => ({ net: h, start: (s0 - this.held[h].from) * size, end: (s1 - this.held[h].from) * size })));
+  }
+
+  /** The networks this shard holds samples of, in order. */
+  get nets(): number[] {
+    return this.held.map((h) => h.net);
+  }
+
+  /** Draws the weights of network `net` at layer `layer` for `pass` now, keeps them for that layer, and returns them. */
+  draw(pass: WeightPass, net: number, layer: number): Float32Array {
+    const w = drawWeights(this.c, this.shapes[layer], net);
+    this.given.set(weightKey(pass, net, layer), w);
+    return w;
+  }
+
+  /** Hands over weights another shard drew (`draw`), for that layer to take. */
+  give(pass: WeightPass, net: number, layer: number, w: Float32Array): void {
+    this.given.set(weightKey(pass, net, layer), w);
+  }
+
+  /** True when the weights of `net` at `layer` for `pass` were drawn ahead or given. */
+  has(pass: WeightPass, net: number, layer: number): boolean {
+    return this.given.has(weightKey(pass, net, layer));
+  }
+
+  /** The weights of `net` at `layer` for `pass`: the ones given or drawn ahead, else drawn now. */
+  private weights(pass: WeightPass, net: number, layer: number): Float32Array {
+    const key = weightKey(pass, net, layer);
+    const w = this.given.get(key);
+    if (!w) return drawWeights(this.c, this.shapes[layer], net);
+    this.given.delete(key);
+    return w;
   }
 
   handle<C extends ShardCall>(call: C): ShardAnswers[C['op']] {
@@ -225,7 +281,7 @@ export class Shard {
       case 'input1':
         return this.input1() as ShardAnswers[C['op']];
       case 'input2':
-        return scanDetail(this.inputs, this.cellsAt[0], 0, call.params) as ShardAnswers[C['op']];
+        return this.input2(call.params) as ShardAnswers[C['op']];
       case 'forward1':
         return this.forward1(call.layer) as ShardAnswers[C['op']];
       case 'forward2':
@@ -246,6 +302,18 @@ export class Shard {
     return scanMoments(this.inputs, this.cellsAt[0], 0);
   }
 
+  private input2(params: DetailParams): DetailParts {
+    const parts = scanDetail(this.inputs, this.cellsAt[0], 0, params);
+    this.inputScanned = true;
+    this.releaseInput();
+    return parts;
+  }
+
+  /** The input is read again only by the backward pass of a conv first layer; else it goes once scanned and used. */
+  private releaseInput(): void {
+    if (this.inputScanned && this.shapes[0].kind !== 'conv' && this.pres.length > 0) this.inputs = [];
+  }
+
   private saturation(): { pre?: (v: number) => boolean; post?: (v: number) => boolean } {
     const act = this.act;
     if (this.c.act !== 'tanh' && this.c.act !== 'sigmoid') return {};
@@ -263,7 +331,7 @@ export class Shard {
     for (let h = 0; h < this.held.length; h++) {
       const { net, from, to } = this.held[h];
       const m = to - from;
-      const w = drawWeights(c, shape, net);
+      const w = this.weights('forward', net, l);
       const b = drawBiases(c, shape, net);
       // Every shard holding some of a network's samples draws its weights alike; they share out
       // the row blocks whose moments they report.
@@ -285,9 +353,9 @@ export class Shard {
     }
     this.pres[l] = pre;
     this.norms[l] = norms;
+    this.posts[l] = post;
     this.xs = post;
-    // The input is read again only by the backward pass of a conv first layer.
-    if (l === 0 && shape.kind !== 'conv') this.inputs = [];
+    if (l === 0) this.releaseInput();
     const positions = shape.kind === 'conv' ? shape.outShape[1] * shape.outShape[2] : 0;
     const cells = this.cellsAt[l + 1];
     const sat = this.saturation();
@@ -298,7 +366,10 @@ export class Shard {
     const shape = this.shapes[l];
     const positions = shape.kind === 'conv' ? shape.outShape[1] * shape.outShape[2] : 0;
     const cells = this.cellsAt[l + 1];
-    return { pre: scanDetail(this.pres[l], cells, positions, preParams), post: scanDetail(this.xs, cells, 0, postParams) };
+    const parts = { pre: scanDetail(this.pres[l], cells, positions, preParams), post: scanDetail(this.posts[l], cells, 0, postParams) };
+    // The next layer still reads them through xs if this is the newest layer.
+    this.posts[l] = [];
+    return parts;
   }
 
   private backward(l: number): Backward {
@@ -338,7 +409,7 @@ export class Shard {
     }
     if (below) {
       this.gs = this.held.map(({ net, from, to }, h) => {
-        const w = drawWeights(c, shape, net);
+        const w = this.weights('backward', net, l);
         const y = below[h];
         const dx = new Float32Array(y.length);
         if (shape.kind === 'dense') this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out);

@@ -9,13 +9,14 @@ import { ShardPool, type ShardEndpoint, type ShardReply, type ShardRequest } fro
 export const MAX_POOL_WORKERS = 8;
 
 /**
- * Runs with fewer multiply-adds per layer than this (on average) run in the engine worker itself.
- * Every worker holding a network's samples draws that network's weights (one serial stream), so
- * splitting a layer pays only when its products outweigh drawing: measured here, the default
- * configuration (30 x 512, n 256, 1.3e8 per layer) took 0.70 s alone and 0.77 s on two workers,
- * and a 1024-wide one with n 1024 (2e9 per layer) 1.4x less time on two.
+ * Runs with fewer multiply-adds per layer than this (on average) run in the engine worker itself:
+ * below it, the messages of a layer cost more than splitting its products saves. Measured in Node
+ * with two workers (each taking turns to draw the shared weights, neither waiting for the other
+ * between layers): 30 x 128 wide with n 64 (1e6 per layer) took 45-62 ms alone and 86-115 ms on
+ * the pool; 30 x 256 with n 128 (8e6) 88-104 ms alone and 85-159 ms; the default 30 x 512 with
+ * n 256 (6.7e7) 404-434 ms alone and 255-286 ms on two workers.
  */
-export const POOL_MIN_MULTIPLY_ADDS = 5e8;
+export const POOL_MIN_MULTIPLY_ADDS = 3e7;
 
 /** The number of pool workers for `threads` hardware threads: none below 2. */
 export function poolSize(threads: number | undefined): number {
@@ -34,9 +35,8 @@ interface WorkerLike {
 /** An endpoint over a Worker. */
 export function workerEndpoint(worker: WorkerLike): ShardEndpoint {
   return {
-    post(request) {
-      // Calls are small, and one call goes to every worker: copied, not transferred.
-      worker.postMessage(request, []);
+    post(request, transfer) {
+      worker.postMessage(request, transfer);
     },
     listen(handler) {
       worker.addEventListener('message', (event) => handler(event.data));

@@ -11,19 +11,24 @@ import { label, sideLabels, terminal } from './fixtures';
 const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
 
 /** A shard server behind a real message port (structured clone and transfer, as between threads). */
-function portEndpoint(): { endpoint: ShardEndpoint; fail(message: string): void; close(): void } {
+function portEndpoint(): { endpoint: ShardEndpoint; fail(message: string): void; close(): void; sent: Map<string, number> } {
+  const sent = new Map<string, number>();
   const { port1, port2 } = new MessageChannel();
-  const serve = serveShard((reply, transfer) => port2.postMessage(reply, transfer));
+  const serve = serveShard((reply, transfer) => port2.postMessage(reply, transfer), setImmediate);
   port2.on('message', (request: ShardRequest) => serve(request));
   let handler: (reply: ShardReply | Error) => void = () => {};
   return {
     endpoint: {
-      post: (request) => port1.postMessage(request),
+      post: (request, transfer) => port1.postMessage(request, transfer),
       listen(h) {
         handler = h;
-        (port1 as MessagePort).on('message', (reply: ShardReply) => handler(reply));
+        (port1 as MessagePort).on('message', (reply: ShardReply) => {
+          sent.set(reply.type, (sent.get(reply.type) ?? 0) + 1);
+          handler(reply);
+        });
       },
     },
+    sent,
     fail: (message) => handler(new Error(message)),
     close() {
       port1.close();
@@ -58,6 +63,33 @@ describe('the worker pool', () => {
     });
   }
 
+  // Workers holding one network share its weights: each draws its turns and sends them on.
+  for (const [workers, nets, act] of [
+    [2, 1, 'relu'],
+    [3, 1, 'leaky_relu'],
+    [4, 3, 'tanh'],
+  ] as const) {
+    it(`${workers} workers sharing the weights of ${nets} network(s): each draws its turns, and the numbers are simulate's`, async () => {
+      const ends = Array.from({ length: workers }, portEndpoint);
+      const c = config({ net: 'mlp', depth: 7, width: 36, input: [20], n: 150, nets, act, slope: 0.1 });
+      const { result } = await collect(c, new ShardPool(ends.map((e) => e.endpoint)));
+      expect(JSON.stringify(result)).toBe(JSON.stringify(runAll(c)));
+      // Forward and backward (layers 2 to 7) weights of every shared network, drawn once each.
+      const drawn = ends.map((e) => e.sent.get('weights') ?? 0);
+      expect(drawn.every((d) => d > 0)).toBe(true);
+      ends.forEach((e) => e.close());
+    });
+  }
+
+  it('a conv network on two workers, sharing its weights: the numbers are simulate\'s', async () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    const c = config({ net: 'cnn', depth: 3, width: 4, input: [2, 8, 8], n: 70, act: 'relu' });
+    const { result } = await collect(c, new ShardPool(ends.map((e) => e.endpoint)));
+    expect(JSON.stringify(result)).toBe(JSON.stringify(runAll(c)));
+    expect(ends.map((e) => e.sent.get('weights') ?? 0)).toEqual([3, 2]);
+    ends.forEach((e) => e.close());
+  });
+
   it('a worker that fails fails the run with its message, and the pool says it is broken', async () => {
     const ends = [portEndpoint(), portEndpoint()];
     const pool = new ShardPool(ends.map((e) => e.endpoint));
@@ -77,7 +109,8 @@ describe('the worker pool', () => {
   it('an exception inside a shard is an error reply for its call, not a dead worker', async () => {
     const end = portEndpoint();
     const pool = new ShardPool([end.endpoint]);
-    await expect(pool.request(0, (seq) => ({ type: 'call', seq, call: { op: 'forward1', layer: 0 } }))).rejects.toThrow('shard call before init');
+    const params = { lo: 0, hi: 1, bins: 4, positionMeans: new Float64Array(0), targets: [] };
+    await expect(pool.request(0, (seq) => ({ type: 'call', seq, run: 1, call: { op: 'forward2', layer: 0, pre: params, post: params } }))).rejects.toThrow('shard call before init');
     expect(pool.broken).toBe(false);
     end.close();
   });
