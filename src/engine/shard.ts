@@ -148,10 +148,34 @@ function maskGradient(act: ActivationFn, y: Float32Array, dx: Float32Array, kern
   for (let i = 0; i < dx.length; i++) dx[i] = dx[i] * dphi(y[i]);
 }
 
-/** Per row block r in [first, end) of w (WEIGHT_ROWS rows of rowSize), its sum and sum of squares, added in index order. */
+/**
+ * Per row block r in [first, end) of w (WEIGHT_ROWS rows of rowSize), its sum and sum of squares,
+ * added in index order. Two whole blocks are summed side by side (four independent chains, each
+ * in its own order), for the adder's throughput instead of its latency.
+ */
 function blockMoments(w: Float32Array, rowSize: number, first: number, end: number): Float64Array {
   const sums = new Float64Array(2 * (end - first));
-  for (let r = first; r < end; r++) {
+  const size = WEIGHT_ROWS * rowSize;
+  let r = first;
+  for (; r + 1 < end && (r + 2) * size <= w.length; r += 2) {
+    let sum0 = 0;
+    let sq0 = 0;
+    let sum1 = 0;
+    let sq1 = 0;
+    for (let i = r * size, j = i + size, stop = j; i < stop; i++, j++) {
+      const v = w[i];
+      const u = w[j];
+      sum0 += v;
+      sq0 += v * v;
+      sum1 += u;
+      sq1 += u * u;
+    }
+    sums[2 * (r - first)] = sum0;
+    sums[2 * (r - first) + 1] = sq0;
+    sums[2 * (r - first) + 2] = sum1;
+    sums[2 * (r - first) + 3] = sq1;
+  }
+  for (; r < end; r++) {
     let sum = 0;
     let sumSquares = 0;
     for (let i = r * WEIGHT_ROWS * rowSize, stop = Math.min(w.length, (r + 1) * WEIGHT_ROWS * rowSize); i < stop; i++) {
@@ -177,15 +201,41 @@ function sumSquares(g: Float32Array, start: number, end: number): number {
  * dense layer with `out` units: the per-sample squared norm of dL/dW = g x^T is |g_s|^2 |x_s|^2.
  */
 function denseWeightGradientSquares(g: Float32Array, norms: Float64Array, out: number, first: number, samples: number): number {
+  const per = sumSquaresPerSample(g.subarray(first * out, (first + samples) * out), samples);
   let total = 0;
-  for (let s = first; s < first + samples; s++) total += sumSquares(g, s * out, (s + 1) * out) * norms[s];
+  for (let s = 0; s < samples; s++) total += per[s] * norms[first + s];
   return total;
 }
 
+/**
+ * The sum of squares of each of the n rows of x, each added in index order; four rows side by side
+ * (independent chains), for the adder's throughput instead of its latency.
+ */
 function sumSquaresPerSample(x: Float32Array, n: number): Float64Array {
   const per = x.length / n;
   const out = new Float64Array(n);
-  for (let s = 0; s < n; s++) out[s] = sumSquares(x, s * per, (s + 1) * per);
+  let s = 0;
+  for (; s + 4 <= n; s += 4) {
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    for (let i = s * per, stop = i + per; i < stop; i++) {
+      const v0 = x[i];
+      const v1 = x[i + per];
+      const v2 = x[i + 2 * per];
+      const v3 = x[i + 3 * per];
+      t0 += v0 * v0;
+      t1 += v1 * v1;
+      t2 += v2 * v2;
+      t3 += v3 * v3;
+    }
+    out[s] = t0;
+    out[s + 1] = t1;
+    out[s + 2] = t2;
+    out[s + 3] = t3;
+  }
+  for (; s < n; s++) out[s] = sumSquares(x, s * per, (s + 1) * per);
   return out;
 }
 

@@ -23,6 +23,7 @@ const positive = (x: unknown) => {
 type Json = {
   kernels: Record<string, unknown>[];
   runs: Record<string, unknown>[];
+  pool: Record<string, unknown>[];
   env: Record<string, any>;
 };
 
@@ -45,8 +46,14 @@ function checkJson(text: string): Json {
   for (const r of json.runs) {
     expect(Object.keys(r)).toEqual(expect.arrayContaining(RUN_KEYS));
     expect(r.link).toMatch(/^v=1&net=mlp&/);
-    for (const key of ['ms', 'msPerGmac', 'peakBytes', 'multiplyAdds', 'macMs', 'ratioToMacTime']) positive(r[key]);
+    for (const key of ['ms', 'msPerGmac', 'peakBytes', 'multiplyAdds', 'macMs', 'ratioToMacTime', 'drawMs']) positive(r[key]);
     expect(r.msPerGmac as number).toBeCloseTo((r.ms as number) / ((r.multiplyAdds as number) / 1e9), 6);
+  }
+  // Each run on 1 and 2 pool workers, with the numbers of one worker.
+  expect(json.pool.map((p) => [p.link, p.workers])).toEqual(json.runs.flatMap((r) => [[r.link, 1], [r.link, 2]]));
+  for (const p of json.pool) {
+    positive(p.ms);
+    expect(p.identical).toBe(true);
   }
   // tfjs-wasm must have loaded a binary we saw, on one thread.
   expect(json.env.tfjs.wasmBinary).toMatch(/^tfjs-backend-wasm.*\.wasm$/);
