@@ -22,9 +22,10 @@ import { layerShapes, type RunConfig } from './schema';
 import { netHolders, planShards, Shard, weightOwner, type ShardCall, type WeightPass } from './shard';
 import { coordinate, type EngineEvent, type RunResult } from './simulate';
 
-/** Coordinator to worker: start run `run` (replacing any other), or a second scan of it, answered under `seq`. */
+/** Coordinator to worker: start run `run` (replacing any other), a second scan of it (answered under `seq`), or drop it. */
 export type ShardRequest =
   | { type: 'init'; seq: number; run: number; config: RunConfig; plan: [number, number][]; index: number }
+  | { type: 'stop'; run: number }
   | { type: 'call'; seq: number; run: number; call: Extract<ShardCall, { op: 'input2' | 'forward2' }> }
   | WeightsMessage;
 
@@ -120,8 +121,8 @@ interface Job {
 /**
  * The worker's side: `init` starts a run and the worker computes it step by step, one step per task
  * (`defer` queues a task; the worker entry passes its fastest), so that requests are read between
- * steps: a second scan asked for goes before the next step of its own, and a new `init` drops the
- * run in progress. Answers go out through `reply` as soon as each is computed.
+ * steps: a second scan asked for goes before the next step of its own, and a new `init` (or a
+ * `stop`) drops the run in progress. Answers go out through `reply` as soon as each is computed.
  */
 export function serveShard(
   reply: (message: ShardReply, transfer: ArrayBuffer[]) => void,
@@ -202,6 +203,10 @@ export function serveShard(
       } catch (error) {
         reply({ type: 'error', seq: request.seq, message: messageOf(error) }, []);
       }
+      return;
+    }
+    if (request.type === 'stop') {
+      if (job && job.run === request.run) job = null;
       return;
     }
     if (request.type === 'weights') {
@@ -333,6 +338,18 @@ export class ShardPool {
     });
   }
 
+  /** Tells every worker to drop run `run` (one that already holds a newer run ignores it). */
+  stop(run: number): void {
+    this.endpoints.forEach((endpoint, i) => {
+      if (this.failed[i]) return;
+      try {
+        endpoint.post({ type: 'stop', run }, []);
+      } catch {
+        // A worker that cannot be told fails its next request instead.
+      }
+    });
+  }
+
   /** Sends weights to worker `i` (a failed one is skipped: its run fails anyway), transferring their buffer when `transfer`. */
   send(i: number, message: WeightsMessage, transfer: boolean): void {
     if (!this.failed[i]) this.endpoints[i].post(message, transfer ? [message.data.buffer as ArrayBuffer] : []);
@@ -374,20 +391,30 @@ export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { 
     const to = holders[message.net].filter((i) => i !== from);
     to.forEach((i, k) => pool.send(i, { ...message, run }, k === to.length - 1));
   });
-  await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'init', seq, run, config: c, plan, index: i }))));
-  const steps = coordinate(c);
-  let answers: unknown[] = [];
-  for (;;) {
-    const step = steps.next(answers);
-    if (step.done) return step.value;
-    if (step.value.type === 'call') {
-      const call = step.value.call;
-      check();
-      if (call.op === 'input2' || call.op === 'forward2') answers = await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'call', seq, run, call }))));
-      else answers = await Promise.all(plan.map((_, i) => pool.push(i, run, stepKey(call))));
-    } else {
-      answers = [];
-      yield step.value.event;
+  // The workers compute on their own once started: a run left before its end (stopped, failed or
+  // no longer iterated) tells them to drop it, so that they do not finish it for nobody.
+  let finished = false;
+  try {
+    await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'init', seq, run, config: c, plan, index: i }))));
+    const steps = coordinate(c);
+    let answers: unknown[] = [];
+    for (;;) {
+      const step = steps.next(answers);
+      if (step.done) {
+        finished = true;
+        return step.value;
+      }
+      if (step.value.type === 'call') {
+        const call = step.value.call;
+        check();
+        if (call.op === 'input2' || call.op === 'forward2') answers = await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'call', seq, run, call }))));
+        else answers = await Promise.all(plan.map((_, i) => pool.push(i, run, stepKey(call))));
+      } else {
+        answers = [];
+        yield step.value.event;
+      }
     }
+  } finally {
+    if (!finished) pool.stop(run);
   }
 }

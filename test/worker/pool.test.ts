@@ -106,6 +106,30 @@ describe('the worker pool', () => {
     ends.forEach((e) => e.close());
   });
 
+  it('a run stopped in its backward pass tells the workers to drop it: they compute nothing more for it', async () => {
+    // The forward pass cannot run away (a worker waits for the merged statistics two layers back),
+    // but the backward pass needs nothing from the coordinator.
+    const ends = [portEndpoint(), portEndpoint()];
+    const pool = new ShardPool(ends.map((e) => e.endpoint));
+    const signal = { aborted: false };
+    const c = config({ net: 'mlp', depth: 40, width: 512, input: [512], n: 512 });
+    const it = simulatePooled(c, pool, signal);
+    for (;;) {
+      const step = await it.next();
+      if (step.done || step.value.type === 'backward') break;
+    }
+    signal.aborted = true;
+    await expect(it.next()).rejects.toThrow('the pooled run was stopped');
+    const pushes = () => ends.map((e) => e.sent.get('push') ?? 0);
+    await new Promise((r) => setTimeout(r, 30));
+    const after = pushes();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pushes()).toEqual(after);
+    // 1 + 40 + 40 pushes each, had the run gone to its end.
+    expect(after.every((n) => n < 70)).toBe(true);
+    ends.forEach((e) => e.close());
+  });
+
   it('an exception inside a shard is an error reply for its call, not a dead worker', async () => {
     const end = portEndpoint();
     const pool = new ShardPool([end.endpoint]);
