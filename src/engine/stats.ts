@@ -112,7 +112,20 @@ export interface MomentParts {
   positionSums: Float64Array;
   /** Conv: finite values per position over these cells (integers). */
   positionCounts: Float64Array;
-  /** Finite nonzero values by the top 16 bits of their order key. */
+  /**
+   * Finite nonzero values by the top 16 bits of their order key, sparse: the bins holding any,
+   * ascending, and their counts (a layer's values fill a few thousand of the 65536 bins).
+   */
+  keyBins: Uint16Array;
+  keyCounts: Uint32Array;
+}
+
+/** What the first scan's loops fill (`Scans.moments`): the parts, with the key histogram in full. */
+export interface MomentScratch {
+  cells: Float64Array;
+  positionSums: Float64Array;
+  positionCounts: Float64Array;
+  /** KEY_BINS counts, zero on entry. */
   keys: Uint32Array;
 }
 
@@ -156,7 +169,8 @@ export interface Moments {
   saturated: number;
   netVariance: Float64Array;
   positionCounts: Float64Array;
-  keys: Uint32Array;
+  keyBins: Uint16Array;
+  keyCounts: Uint32Array;
   /** The ranks wanted per quantile: [i, i + 1, fraction], and where they are. */
   ranks: { rank: number; target: number; within: number }[];
   params: DetailParams;
@@ -172,8 +186,8 @@ function intView(a: Float32Array): Int32Array {
  * (zeroed): in WebAssembly (wasm/stats.ts) or in JavaScript (`jsScans`), with the same bits.
  */
 export interface Scans {
-  /** Fills `parts` for `cells`, all but `saturated`. */
-  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentParts): void;
+  /** Fills `parts` for `cells`. */
+  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): void;
   /**
    * Fills `parts` for `cells`; a listed target's `low` has room for the target's whole count, and
    * `filled[t]` is set to the number of its values met (at most that count, for consistent params).
@@ -310,14 +324,20 @@ export function scanMoments(
   P: number,
   saturated?: (v: number) => boolean,
 ): MomentParts {
-  const parts: MomentParts = {
+  const scratch: MomentScratch = {
     cells: new Float64Array(cells.length * F),
-    saturated: 0,
     positionSums: new Float64Array(P ? cells.length * P : 0),
     positionCounts: new Float64Array(P),
-    keys: new Uint32Array(KEY_BINS),
+    keys: (keyScratch ??= new Uint32Array(KEY_BINS)),
   };
-  statsScans().moments(values, cells, P, parts);
+  try {
+    statsScans().moments(values, cells, P, scratch);
+  } catch (error) {
+    scratch.keys.fill(0); // the next scan starts from zero
+    throw error;
+  }
+  const { bins: keyBins, counts: keyCounts } = sparseKeys(scratch.keys);
+  const parts: MomentParts = { cells: scratch.cells, saturated: 0, positionSums: scratch.positionSums, positionCounts: scratch.positionCounts, keyBins, keyCounts };
   // A callback per value, so it stays in JavaScript; only tanh and sigmoid have one.
   if (saturated) {
     let count = 0;
@@ -328,6 +348,35 @@ export function scanMoments(
     parts.saturated = count;
   }
   return parts;
+}
+
+/** The full key histogram the scans fill, reused: `sparseKeys` leaves it zeroed. */
+let keyScratch: Uint32Array | undefined;
+
+/** The nonzero bins of a full key histogram and their counts, ascending; the histogram is zeroed. */
+function sparseKeys(keys: Uint32Array): { bins: Uint16Array; counts: Uint32Array } {
+  let n = 0;
+  for (let b = 0; b < KEY_BINS; b++) if (keys[b] !== 0) n++;
+  const bins = new Uint16Array(n);
+  const counts = new Uint32Array(n);
+  for (let b = 0, j = 0; j < n; b++) {
+    const k = keys[b];
+    if (k === 0) continue;
+    bins[j] = b;
+    counts[j++] = k;
+    keys[b] = 0;
+  }
+  return { bins, counts };
+}
+
+/** The sum of sparse key histograms (each ascending): the union of their bins, ascending, and the summed counts. */
+function addKeys(parts: MomentParts[]): { bins: Uint16Array; counts: Uint32Array } {
+  if (parts.length === 1) return { bins: parts[0].keyBins, counts: parts[0].keyCounts };
+  // Into the full histogram and out again: O(bins held), the walk over 65536 bins is a few
+  // microseconds of typed-array reads.
+  const keys = (keyScratch ??= new Uint32Array(KEY_BINS));
+  for (const { keyBins, keyCounts } of parts) for (let j = 0; j < keyBins.length; j++) keys[keyBins[j]] += keyCounts[j];
+  return sparseKeys(keys);
 }
 
 /** The value of a float32 order key. */
@@ -359,7 +408,7 @@ export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, 
   const positionSums = new Float64Array(P);
   const positionCounts = new Float64Array(P);
   // One part's keys are taken as they are (they are not changed here); several are added up.
-  const keys = parts.length === 1 ? parts[0].keys : addKeys(parts);
+  const { bins: keyBins, counts: keyCounts } = addKeys(parts);
   let c = 0;
   for (const part of parts) {
     saturated += part.saturated;
@@ -426,11 +475,11 @@ export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, 
       const i = Math.floor(h);
       return [i, Math.min(finite - 1, i + 1)];
     });
-    for (const [r, { bin, within }] of locate(keys, zeros, wanted).entries()) {
+    for (const [r, { bin, count, within }] of locate(keyBins, keyCounts, zeros, wanted).entries()) {
       let target = -1;
       if (bin >= 0) {
         target = targets.findIndex((t) => t.bin === bin);
-        if (target < 0) target = targets.push({ bin, count: keys[bin] }) - 1;
+        if (target < 0) target = targets.push({ bin, count }) - 1;
       }
       ranks.push({ rank: wanted[r], target, within });
     }
@@ -448,39 +497,39 @@ export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, 
     saturated,
     netVariance,
     positionCounts,
-    keys,
+    keyBins,
+    keyCounts,
     ranks,
     params: { lo, hi, bins, positionMeans, targets },
   };
 }
 
-/** The bin-by-bin sum of the parts' key histograms. */
-function addKeys(parts: MomentParts[]): Uint32Array {
-  const keys = new Uint32Array(KEY_BINS);
-  for (const { keys: k } of parts) for (let b = 0; b < KEY_BINS; b++) keys[b] += k[b];
-  return keys;
-}
-
 /**
  * For each rank (ascending), the top key bin holding that order statistic (-1: it is one of the
- * exact zeros) and its rank within the bin, in one walk over the bins.
+ * exact zeros), the bin's count and the statistic's rank within the bin, in one walk over the
+ * sparse histogram (bins ascending, counts).
  */
-function locate(keys: Uint32Array, zeros: number, ranks: number[]): { bin: number; within: number }[] {
+function locate(bins: Uint16Array, counts: Uint32Array, zeros: number, ranks: number[]): { bin: number; count: number; within: number }[] {
   // Negative values have keys below 0x8000_0000, positive ones above; the zeros sit between.
-  const out: { bin: number; within: number }[] = [];
+  const out: { bin: number; count: number; within: number }[] = [];
   const HALF = KEY_BINS / 2;
   let before = 0;
   let r = 0;
-  for (let b = 0; b < KEY_BINS && r < ranks.length; b++) {
-    if (b === HALF) {
-      for (; r < ranks.length && ranks[r] < before + zeros; r++) out.push({ bin: -1, within: 0 });
-      before += zeros;
-    }
-    const n = keys[b];
-    for (; r < ranks.length && ranks[r] < before + n; r++) out.push({ bin: b, within: ranks[r] - before });
+  let zerosPlaced = false;
+  const placeZeros = () => {
+    for (; r < ranks.length && ranks[r] < before + zeros; r++) out.push({ bin: -1, count: 0, within: 0 });
+    before += zeros;
+    zerosPlaced = true;
+  };
+  for (let j = 0; j < bins.length && r < ranks.length; j++) {
+    const b = bins[j];
+    if (!zerosPlaced && b >= HALF) placeZeros();
+    const n = counts[j];
+    for (; r < ranks.length && ranks[r] < before + n; r++) out.push({ bin: b, count: n, within: ranks[r] - before });
     before += n;
   }
-  for (; r < ranks.length; r++) out.push({ bin: -1, within: 0 }); // every value was a zero
+  if (!zerosPlaced) placeZeros();
+  for (; r < ranks.length; r++) out.push({ bin: -1, count: 0, within: 0 }); // every value was a zero
   return out;
 }
 

@@ -6,7 +6,7 @@
  * the module reads them), and copies the results out at the end; the memory grows to the largest
  * call's few MB and stays.
  */
-import type { CellRange, DetailParams, DetailParts, MomentParts, Scans } from '../stats';
+import type { CellRange, DetailParams, DetailParts, MomentScratch, Scans } from '../stats';
 import type { WasmApi, WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 import { statsWasmBase64 } from './stats.generated';
@@ -84,7 +84,7 @@ class WasmScans implements Scans {
     return at;
   }
 
-  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentParts): void {
+  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): void {
     const x = this.x;
     const piece = pieceOf(P);
     const [keys, ordered, cell, sums, counts, data] = this.layout([(KEY_BINS + ZERO_SLOTS) * 4, KEY_BINS * 4, RECORD * 8, P * 8, P * 8, piece * 4]);
