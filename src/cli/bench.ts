@@ -499,9 +499,9 @@ export interface RunRow {
   predictedBytes: number;
   /** Peak minus baseline of the resident set size, sampled at the same points. */
   peakRssBytes: number;
-  /** The multiply-adds at our measured matmul rate on the run's layer shape. */
+  /** The multiply-adds at our matmul rate on the run's layer shape (the median of the rates measured around each timed run). */
   macMs: number;
-  /** ms / macMs; the target is <= 1.3. */
+  /** The median over timed runs of its time / the multiply-add time at the rate measured just before and after it; the target is <= 1.3. */
   ratioToMacTime: number;
   /**
    * Drawing the run's weights alone, twice per layer as the run does (forward, and again for the
@@ -603,7 +603,7 @@ function mainShape(c: RunConfig): MatmulSpec {
   return { m: c.n, k: top.fanIn, n: top.outShape[0] };
 }
 
-async function runRows(ours: Ours, kernelRows: KernelRow[], quick: boolean, log: Log): Promise<RunRow[]> {
+async function runRows(ours: Ours, quick: boolean, log: Log): Promise<RunRow[]> {
   const rows: RunRow[] = [];
   let msPerGmacSoFar: number | null = null;
   for (const spec of quick ? QUICK_RUNS : FULL_RUNS) {
@@ -613,19 +613,18 @@ async function runRows(ours: Ours, kernelRows: KernelRow[], quick: boolean, log:
     const cost = runCost(config);
     const gmac = cost.multiplyAdds / 1e9;
 
-    // The rate of our matmul on the run's layer shape: a kernel row with that shape, or measured now.
+    // The rate of our matmul on the run's layer shape, measured next to each timed run (this
+    // machine's speed drifts by a third within minutes): each ratio compares neighbours.
     const ms = mainShape(config);
     const macShape = `[${ms.m}x${ms.k}]@[${ms.k}x${ms.n}]`;
-    let macGflops = kernelRows.find((r) => r.kind === 'matmul' && r.shape === macShape)?.gflops;
-    if (macGflops === undefined) {
-      log(`${spec.name}: measuring our matmul on ${macShape} for the multiply-add time`);
-      const a = randomArray(ms.m * ms.k, `run/${macShape}/a`);
-      const b = randomArray(ms.k * ms.n, `run/${macShape}/b`);
-      const cc = new Float32Array(ms.m * ms.n);
-      const t = measure(oursMatmul(ours, a, b, cc, ms.m, ms.k, ms.n), quick ? { warmups: 1, reps: 1, targetMs: 0 } : { warmups: 1, reps: null, targetMs: 1500 });
-      macGflops = (2 * ms.m * ms.k * ms.n) / (t.ms * 1e6);
-    }
-    const macMs = (2 * cost.multiplyAdds) / (macGflops * 1e6);
+    const a = randomArray(ms.m * ms.k, `run/${macShape}/a`);
+    const b = randomArray(ms.k * ms.n, `run/${macShape}/b`);
+    const cc = new Float32Array(ms.m * ms.n);
+    const matmul = oursMatmul(ours, a, b, cc, ms.m, ms.k, ms.n);
+    const rate = () => {
+      const t = measure(matmul, quick ? { warmups: 1, reps: 1, targetMs: 0 } : { warmups: 1, reps: null, targetMs: 1000 });
+      return (2 * ms.m * ms.k * ms.n) / (t.ms * 1e6);
+    };
 
     // Repetitions: a cheap run is warmed up and repeated; an expensive one relies on the JIT warmed by
     // the runs before it (same code) and is repeated less.
@@ -643,6 +642,8 @@ async function runRows(ours: Ours, kernelRows: KernelRow[], quick: boolean, log:
       reps = estimate < 150_000 ? 3 : 1;
     }
     const times: number[] = [];
+    const rates: number[] = [];
+    const ratios: number[] = [];
     let peak = 0;
     let peakRss = 0;
     const one = (label: string) => {
@@ -655,8 +656,17 @@ async function runRows(ours: Ours, kernelRows: KernelRow[], quick: boolean, log:
     let warmMs = 0;
     for (let i = 0; i < warmups; i++) warmMs = one(`warm-up ${i + 1}/${warmups}`);
     if (reps < 0) reps = clamp(Math.ceil(20_000 / Math.max(warmMs, 1)), 3, 7);
-    for (let i = 0; i < reps; i++) times.push(one(`run ${i + 1}/${reps}`));
+    for (let i = 0; i < reps; i++) {
+      const before = rate();
+      const ms1 = one(`run ${i + 1}/${reps}`);
+      const gflops = (before + rate()) / 2;
+      times.push(ms1);
+      rates.push(gflops);
+      ratios.push(ms1 / ((2 * cost.multiplyAdds) / (gflops * 1e6)));
+    }
     const t = median(times);
+    const macGflops = median(rates);
+    const macMs = (2 * cost.multiplyAdds) / (macGflops * 1e6);
     msPerGmacSoFar = t / gmac;
     log(`${spec.name}: drawing its weights alone`);
     const drawMs = median(Array.from({ length: quick ? 1 : 3 }, () => timeDraws(config)));
@@ -674,7 +684,7 @@ async function runRows(ours: Ours, kernelRows: KernelRow[], quick: boolean, log:
       predictedBytes: cost.bytes,
       peakRssBytes: peakRss,
       macMs,
-      ratioToMacTime: t / macMs,
+      ratioToMacTime: median(ratios),
       drawMs,
       macShape,
       macGflops,
@@ -720,7 +730,7 @@ async function poolRows(quick: boolean, log: Log): Promise<PoolRow[]> {
     for (const spec of quick ? QUICK_RUNS : FULL_RUNS) {
       const { config } = validateRun({ ...defaultRun(), ...spec.request });
       const warm = validateRun({ ...config, depth: Math.min(config.depth, 4) }).config;
-      const reps = quick ? 1 : 3;
+      const reps = quick ? 1 : 5;
       const times = counts.map(() => [] as number[]);
       const results: string[] = [];
       for (const [i, k] of counts.entries()) {
@@ -818,7 +828,7 @@ function formatResult(r: BenchResult): string {
   );
   out.push('conv layouts: ours NCHW with weights [O, C*k*k]; tfjs NHWC with HWIO filters (same numbers, same FLOPs). "x": below target.');
   out.push('');
-  out.push(`Whole runs through the engine (forward + backward + statistics); mult-add ms = multiply-adds at our matmul rate on the run's layer shape; target ratio <= ${TARGETS.ratioToMacTime}`);
+  out.push(`Whole runs through the engine (forward + backward + statistics); mult-add ms = multiply-adds at our matmul rate on the run's layer shape, measured around each timed run; ratio = median of each run's time over the multiply-add time next to it; target <= ${TARGETS.ratioToMacTime}`);
   out.push(
     table(
       ['run', 'kernels', 'ms', 'ms/GMAC', 'GMAC', 'mult-add ms', 'ratio', 'draw ms', 'peak MiB', 'sampled MiB', 'rss MiB', 'predicted MiB', 'reps'],
@@ -908,7 +918,7 @@ export async function main(argv: string[], out: (s: string) => void, err: (s: st
     for (const s of shapes.matmul) kernels.push(await matmulRow(s, ours, info, plan, log));
     for (const s of shapes.conv) kernels.push(await convRow(s, ours, info, plan, log));
     for (const k of kernels) if (!(k.maxRelDiff < 1e-3)) log(`warning: ${k.name} ${k.shape} differs from tfjs-wasm by ${k.maxRelDiff} (relative)`);
-    const runs = await runRows(ours, kernels, quick, log);
+    const runs = await runRows(ours, quick, log);
     const pool = await poolRows(quick, log);
     for (const p of pool) if (!p.identical) log(`warning: the pool with ${p.workers} workers gave other numbers than with 1`);
 
