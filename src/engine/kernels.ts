@@ -19,12 +19,27 @@ export interface ConvGeometry {
   pad: number;
 }
 
+/** An activation for a kernel to apply on the way out (`activate`, `maskGradient`), with its operand. */
+export interface Pointwise {
+  name: Activation;
+  slope: number;
+  /** dense: where post-activations go; denseBackward: the pre-activations below, for the mask. */
+  values: Float32Array;
+}
+
 /** The multiply kernels the passes call. */
 export interface Kernels {
-  /** y[s, o] = b[o] + sum_i x[s, i] w[o, i]; x is [n, fanIn], w is [out, fanIn], y is [n, out]. */
-  dense(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, fanIn: number, out: number): void;
-  /** dx[s, i] = sum_o g[s, o] w[o, i]: the input gradient of a dense layer. */
-  denseBackward(g: Float32Array, w: Float32Array, dx: Float32Array, n: number, fanIn: number, out: number): void;
+  /**
+   * y[s, o] = b[o] + sum_i x[s, i] w[o, i]; x is [n, fanIn], w is [out, fanIn], y is [n, out]. With
+   * `post`, also post.values = phi(y) as `activate` would, where this kernel set has that path:
+   * returns true when it did.
+   */
+  dense(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, fanIn: number, out: number, post?: Pointwise): boolean | void;
+  /**
+   * dx[s, i] = sum_o g[s, o] w[o, i]: the input gradient of a dense layer. With `mask`, dx is then
+   * multiplied by dphi(mask.values) as `maskGradient` would, where there is that path: returns true when it did.
+   */
+  denseBackward(g: Float32Array, w: Float32Array, dx: Float32Array, n: number, fanIn: number, out: number, mask?: Pointwise): boolean | void;
   /** Cross-correlation with zero padding for n samples: x is [n, C, H, W], w is [O, C*k*k], y is [n, O, OH, OW]. */
   conv(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, geo: ConvGeometry): void;
   /** The input gradient of `conv`: dx[n, C, H, W] from g[n, O, OH, OW]. */

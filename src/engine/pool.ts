@@ -61,8 +61,8 @@ export interface ShardEndpoint {
 /** How many layers a worker may compute past the last one whose second scan it has done. */
 export const RUN_AHEAD = 2;
 
-/** Weights to draw ahead, for this worker and (when others hold the network too) for them. */
-type Draw = { op: 'draw'; pass: WeightPass; net: number; layer: number; others: number };
+/** Weights of a network others hold too, to draw ahead for this worker and for them. */
+type Draw = { op: 'draw'; pass: WeightPass; net: number; layer: number };
 
 /**
  * The steps a worker takes on its own, in its order: input1, forward1 by layer, backward from the
@@ -75,7 +75,7 @@ function ownSteps(c: RunConfig, plan: [number, number][], index: number, nets: n
   const draws = (pass: WeightPass, layer: number): Draw[] =>
     layer < 0 || layer >= layers
       ? []
-      : nets.flatMap((net) => (holders[net].length > 1 && weightOwner(holders[net], layer) === index ? [{ op: 'draw', pass, net, layer, others: holders[net].length - 1 } as Draw] : []));
+      : nets.flatMap((net): Draw[] => (holders[net].length > 1 && weightOwner(holders[net], layer) === index ? [{ op: 'draw', pass, net, layer }] : []));
   const steps: (ShardCall | Draw)[] = [{ op: 'input1' }, ...draws('forward', 0)];
   for (let l = 0; l < layers; l++) steps.push(...draws('forward', l + 1), { op: 'forward1', layer: l });
   // The backward pass of layer l needs its weights for l >= 1 only (layer 0 has no input gradient).

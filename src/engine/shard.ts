@@ -133,8 +133,7 @@ interface Held {
   to: number;
 }
 
-function applyActivation(act: ActivationFn, pre: Float32Array, kernels: Kernels): Float32Array {
-  const post = new Float32Array(pre.length);
+function applyActivation(act: ActivationFn, pre: Float32Array, kernels: Kernels, post = new Float32Array(pre.length)): Float32Array {
   if (kernels.activate(act.name, act.slope, pre, post)) return post;
   const phi = act.phi;
   for (let i = 0; i < pre.length; i++) post[i] = phi(pre[i]);
@@ -392,14 +391,17 @@ export class Shard {
       weights.push({ net, firstBlock, sums: blockMoments(w, shape.fanIn, firstBlock, endBlock) });
       const x = this.xs[h];
       const y = new Float32Array(m * outSize);
+      const values = new Float32Array(y.length);
+      let activated = false;
       if (shape.kind === 'dense') {
-        this.kernels.dense(x, w, b, y, m, shape.fanIn, shape.outShape[0]);
+        // The kernel may apply the activation on the way out (then `values` holds it).
+        activated = this.kernels.dense(x, w, b, y, m, shape.fanIn, shape.outShape[0], { name: this.act.name, slope: this.act.slope, values }) === true;
         norms.push(sumSquaresPerSample(x, m));
       } else {
         this.kernels.conv(x, w, b, y, m, geometry(c, shape));
       }
       pre.push(y);
-      post.push(applyActivation(this.act, y, this.kernels));
+      post.push(activated ? values : applyActivation(this.act, y, this.kernels, values));
     }
     this.pres[l] = pre;
     this.norms[l] = norms;
@@ -462,9 +464,10 @@ export class Shard {
         const w = this.weights('backward', net, l);
         const y = below[h];
         const dx = new Float32Array(y.length);
-        if (shape.kind === 'dense') this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out);
+        let masked = false;
+        if (shape.kind === 'dense') masked = this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out, { name: this.act.name, slope: this.act.slope, values: y }) === true;
         else this.kernels.convBackward(this.gs[h], w, dx, to - from, geometry(c, shape));
-        maskGradient(this.act, y, dx, this.kernels);
+        if (!masked) maskGradient(this.act, y, dx, this.kernels);
         return dx;
       });
     } else this.gs = [];

@@ -77,3 +77,34 @@ describe('reference kernels leave the pointwise work to the caller', () => {
     expect(Array.from(post)).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe.skipIf(!K)('wasm dense kernels with the activation or mask applied on the way out', () => {
+  for (const [name, slope] of [...CASES, ['tanh', 0] as [Activation, number]])
+    it(`${name} (slope ${slope}): the bits of the kernel and then activate / maskGradient`, () => {
+      const [n, fanIn, out] = [37, 45, 29];
+      const x = values(n * fanIn, 'fused/x');
+      const w = values(out * fanIn, 'fused/w').map((v) => v * 1e-3);
+      const b = values(out, 'fused/b');
+      const y1 = new Float32Array(n * out);
+      const post1 = new Float32Array(n * out);
+      const fused = K!.dense(x, w, b, y1, n, fanIn, out, { name, slope, values: post1 });
+      const y2 = new Float32Array(n * out);
+      K!.dense(x, w, b, y2, n, fanIn, out);
+      expect(sameBits(y1, y2)).toBe(0);
+      const post2 = new Float32Array(n * out);
+      const supported = K!.activate(name, slope, y2, post2);
+      expect(fused).toBe(supported);
+      if (supported) expect(sameBits(post1, post2)).toBe(0);
+      else expect(post1.every((v) => v === 0)).toBe(true);
+
+      const g = values(n * out, 'fused/g');
+      const below = values(n * fanIn, 'fused/below');
+      const dx1 = new Float32Array(n * fanIn);
+      const masked = K!.denseBackward(g, w, dx1, n, fanIn, out, { name, slope, values: below });
+      const dx2 = new Float32Array(n * fanIn);
+      K!.denseBackward(g, w, dx2, n, fanIn, out);
+      expect(masked).toBe(supported);
+      if (supported) K!.maskGradient(name, slope, below, dx2);
+      expect(sameBits(dx1, dx2)).toBe(0);
+    });
+});

@@ -9,7 +9,7 @@
  * fixed orders of their own. Nothing depends on the batch size or on how the work is split.
  * The pointwise activations and gradient masks give the bits of activations.ts' closures.
  */
-import type { ConvGeometry, Kernels } from '../kernels';
+import type { ConvGeometry, Kernels, Pointwise } from '../kernels';
 import type { Activation } from '../schema';
 import { kernelsWasmBase64 } from './kernels.generated';
 import type { WasmApi, WasmMemory } from './api';
@@ -141,10 +141,11 @@ function chunkRows(n: number, bytesPerRow: number): number {
   return Math.min(n, rows);
 }
 
-function dense(mc: Machine, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, fanIn: number, out: number): void {
+function dense(mc: Machine, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, fanIn: number, out: number, post?: Pointwise): boolean {
   const e = mc.x;
+  const mode = post ? pointwiseMode(post.name, post.slope) : -1;
   mc.reset();
-  const rows = chunkRows(n, 4 * (2 * fanIn + out));
+  const rows = chunkRows(n, 4 * (2 * fanIn + (mode < 0 ? 1 : 2) * out));
   const wAt = mc.take(4 * out * fanIn);
   const bAt = mc.take(4 * out);
   const bp = mc.take(e.packedBBytes(fanIn, out) >>> 0);
@@ -152,6 +153,7 @@ function dense(mc: Machine, x: Float32Array, w: Float32Array, b: Float32Array, y
   const xAt = mc.take(4 * rows * fanIn);
   const ap = mc.take(e.packedABytes(rows, fanIn) >>> 0);
   const yAt = mc.take(4 * rows * out);
+  const pAt = mode < 0 ? 0 : mc.take(4 * rows * out);
   mc.put(wAt, w);
   mc.put(bAt, b.subarray(0, out));
   // B = W^T: B(i, o) = w[o fanIn + i].
@@ -163,19 +165,27 @@ function dense(mc: Machine, x: Float32Array, w: Float32Array, b: Float32Array, y
     e.repeatRow(yAt, r, out, bAt);
     e.gemmPacked(r, fanIn, out, ap, e.packedAStride(fanIn), bp, e.packedBStride(fanIn), yAt, out, scratch, true);
     y.set(mc.floats(yAt, r * out), s0 * out);
+    if (post && mode >= 0) {
+      // The outputs are still in memory: activated there, they need no copy in.
+      e.activate(mode, post.slope, yAt, pAt, r * out);
+      post.values.set(mc.floats(pAt, r * out), s0 * out);
+    }
   }
+  return mode >= 0;
 }
 
-function denseBackward(mc: Machine, g: Float32Array, w: Float32Array, dx: Float32Array, n: number, fanIn: number, out: number): void {
+function denseBackward(mc: Machine, g: Float32Array, w: Float32Array, dx: Float32Array, n: number, fanIn: number, out: number, mask?: Pointwise): boolean {
   const e = mc.x;
+  const mode = mask ? pointwiseMode(mask.name, mask.slope) : -1;
   mc.reset();
-  const rows = chunkRows(n, 4 * (2 * out + fanIn));
+  const rows = chunkRows(n, 4 * (2 * out + (mode < 0 ? 1 : 2) * fanIn));
   const wAt = mc.take(4 * out * fanIn);
   const bp = mc.take(e.packedBBytes(out, fanIn) >>> 0);
   const scratch = mc.take(128);
   const gAt = mc.take(4 * rows * out);
   const ap = mc.take(e.packedABytes(rows, out) >>> 0);
   const dAt = mc.take(4 * rows * fanIn);
+  const yAt = mode < 0 ? 0 : mc.take(4 * rows * fanIn);
   mc.put(wAt, w);
   e.packB(out, fanIn, wAt, fanIn, 1, bp);
   for (let s0 = 0; s0 < n; s0 += rows) {
@@ -183,8 +193,14 @@ function denseBackward(mc: Machine, g: Float32Array, w: Float32Array, dx: Float3
     mc.put(gAt, g.subarray(s0 * out, (s0 + r) * out));
     e.packA(r, out, gAt, out, 1, ap);
     e.gemmPacked(r, out, fanIn, ap, e.packedAStride(out), bp, e.packedBStride(out), dAt, fanIn, scratch, false);
+    if (mask && mode >= 0) {
+      // Masked while still in memory: dx needs no copy in and out again.
+      mc.put(yAt, mask.values.subarray(s0 * fanIn, (s0 + r) * fanIn));
+      e.maskGradient(mode, mask.slope, yAt, dAt, r * fanIn);
+    }
     dx.set(mc.floats(dAt, r * fanIn), s0 * fanIn);
   }
+  return mode >= 0;
 }
 
 /** Stride-1 layers run as a GEMM straight over the zero-padded planes; others through an explicit im2col. */
@@ -440,8 +456,8 @@ export function wasmKernels(): Kernels | null {
   if (kernels !== undefined) return kernels;
   const mc = getMachine();
   kernels = mc && {
-    dense: (x, w, b, y, n, fanIn, out) => dense(mc, x, w, b, y, n, fanIn, out),
-    denseBackward: (g, w, dx, n, fanIn, out) => denseBackward(mc, g, w, dx, n, fanIn, out),
+    dense: (x, w, b, y, n, fanIn, out, post) => dense(mc, x, w, b, y, n, fanIn, out, post),
+    denseBackward: (g, w, dx, n, fanIn, out, mask) => denseBackward(mc, g, w, dx, n, fanIn, out, mask),
     conv: (x, w, b, y, n, geo) => conv(mc, x, w, b, y, n, geo),
     convBackward: (g, w, dx, n, geo) => convBackward(mc, g, w, dx, n, geo),
     convWeightGradientSquares: (x, g, n, geo) => convWeightGradientSquares(mc, x, g, n, geo),
