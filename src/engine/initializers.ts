@@ -99,11 +99,12 @@ export function weightRule(c: RunConfig, shape: Pick<LayerShape, 'fanIn' | 'fanO
  * Every rule reads the same `weight` stream element by element, so with one seed he_normal and
  * lecun_normal weights differ by exactly sqrt(2) (up to float32 rounding).
  */
-export function drawWeights(c: RunConfig, shape: LayerShape, network: number): Float32Array {
+export function drawWeights(c: RunConfig, shape: LayerShape, network: number, into?: Float32Array): Float32Array {
   const rule = weightRule(c, shape);
   const out = shape.outShape[0];
   const count = out * shape.fanIn;
-  const w = new Float32Array(count);
+  // `into` (at least count floats) is reused by callers that draw layer after layer.
+  const w = into && into.length >= count ? into.subarray(0, count) : new Float32Array(count);
   const rng = stream(c.seed, 'weight', network, shape.index);
   switch (rule.draw) {
     case 'normal':

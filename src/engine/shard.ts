@@ -265,6 +265,8 @@ export class Shard {
   private readonly weightShare: [number, number][];
   /** Weights drawn ahead or by another shard (`give`), by `weightKey`, until their layer takes them. */
   private readonly given = new Map<string, Float32Array>();
+  /** Where weights drawn when used go, the largest layer's size once seen. */
+  private scratch = new Float32Array(0);
 
   /** The shard `index` of `plan` (planShards' ranges of cells). */
   constructor(
@@ -316,13 +318,21 @@ export class Shard {
     return this.given.has(weightKey(pass, net, layer));
   }
 
-  /** The weights of `net` at `layer` for `pass`: the ones given or drawn ahead, else drawn now. */
+  /**
+   * The weights of `net` at `layer` for `pass`: the ones given or drawn ahead, else drawn now into
+   * a buffer reused layer after layer (each layer uses them before the next is drawn).
+   */
   private weights(pass: WeightPass, net: number, layer: number): Float32Array {
     const key = weightKey(pass, net, layer);
     const w = this.given.get(key);
-    if (!w) return drawWeights(this.c, this.shapes[layer], net);
-    this.given.delete(key);
-    return w;
+    if (w) {
+      this.given.delete(key);
+      return w;
+    }
+    const shape = this.shapes[layer];
+    const count = shape.outShape[0] * shape.fanIn;
+    if (this.scratch.length < count) this.scratch = new Float32Array(count);
+    return drawWeights(this.c, shape, net, this.scratch);
   }
 
   handle<C extends ShardCall>(call: C): ShardAnswers[C['op']] {
