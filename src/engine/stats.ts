@@ -120,13 +120,17 @@ export interface MomentParts {
   keyCounts: Uint32Array;
 }
 
-/** What the first scan's loops fill (`Scans.moments`): the parts, with the key histogram in full. */
+/** What the first scan's loops fill (`Scans.moments`), zeroed on entry. */
 export interface MomentScratch {
   cells: Float64Array;
   positionSums: Float64Array;
   positionCounts: Float64Array;
-  /** KEY_BINS counts, zero on entry. */
-  keys: Uint32Array;
+}
+
+/** A key histogram, sparse: the bins holding any values, ascending, and their counts. */
+export interface SparseKeys {
+  bins: Uint16Array;
+  counts: Uint32Array;
 }
 
 /** What the second scan needs to know, the same for every worker. */
@@ -186,8 +190,8 @@ function intView(a: Float32Array): Int32Array {
  * (zeroed): in WebAssembly (wasm/stats.ts) or in JavaScript (`jsScans`), with the same bits.
  */
 export interface Scans {
-  /** Fills `parts` for `cells`. */
-  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): void;
+  /** Fills `parts` for `cells` and returns their key histogram. */
+  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): SparseKeys;
   /**
    * Fills `parts` for `cells`; a listed target's `low` has room for the target's whole count, and
    * `filled[t]` is set to the number of its values met (at most that count, for consistent params).
@@ -195,68 +199,80 @@ export interface Scans {
   detail(values: Float32Array[], cells: CellRange[], P: number, params: DetailParams, parts: DetailParts, filled: Int32Array): void;
 }
 
+/** The first scan's loop in JavaScript: the cell records, position sums and the full key histogram `keys`. */
+function jsMoments(values: Float32Array[], cells: CellRange[], P: number, out: Float64Array, positionSums: Float64Array, positionCounts: Float64Array, keys: Uint32Array): void {
+  for (let c = 0; c < cells.length; c++) {
+    const { net, start, end } = cells[c];
+    const a = values[net];
+    const bits = intView(a);
+    let f = 0;
+    let shift = NaN;
+    let s = 0;
+    let sq = 0;
+    let raw = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let zeros = 0;
+    let i = start;
+    // The shift: the cell's first finite value, so the sums stay small where the mean is far from 0.
+    for (; i < end; i++) {
+      const v = a[i];
+      if (v - v === 0) {
+        shift = v;
+        break;
+      }
+    }
+    const k = Number.isNaN(shift) ? 0 : shift;
+    for (; i < end; i++) {
+      const v = a[i];
+      if (v - v !== 0) continue; // Inf or NaN
+      f++;
+      const d = v - k;
+      s += d;
+      sq += d * d;
+      raw += v * v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (v === 0) zeros++;
+      else {
+        const u = bits[i];
+        keys[(u ^ ((u >> 31) | 0x80000000)) >>> 16]++;
+      }
+    }
+    if (P) {
+      const sums = positionSums.subarray(c * P, (c + 1) * P);
+      for (let j = start; j < end; j += P)
+        for (let p = 0; p < P; p++) {
+          const v = a[j + p];
+          if (v - v !== 0) continue;
+          sums[p] += v;
+          positionCounts[p]++;
+        }
+    }
+    const o = c * F;
+    out[o + F_COUNT] = end - start;
+    out[o + F_FINITE] = f;
+    out[o + F_SHIFT] = k;
+    out[o + F_SUM] = s;
+    out[o + F_SQ] = sq;
+    out[o + F_RAW_SQ] = raw;
+    out[o + F_MIN] = min;
+    out[o + F_MAX] = max;
+    out[o + F_ZEROS] = zeros;
+  }
+}
+
 /** The scans in JavaScript: where WebAssembly is unavailable, and the oracle of the WebAssembly ones. */
 export const jsScans: Scans = {
-  moments(values, cells, P, { cells: out, positionSums, positionCounts, keys }) {
-    for (let c = 0; c < cells.length; c++) {
-      const { net, start, end } = cells[c];
-      const a = values[net];
-      const bits = intView(a);
-      let f = 0;
-      let shift = NaN;
-      let s = 0;
-      let sq = 0;
-      let raw = 0;
-      let min = Infinity;
-      let max = -Infinity;
-      let zeros = 0;
-      let i = start;
-      // The shift: the cell's first finite value, so the sums stay small where the mean is far from 0.
-      for (; i < end; i++) {
-        const v = a[i];
-        if (v - v === 0) {
-          shift = v;
-          break;
-        }
-      }
-      const k = Number.isNaN(shift) ? 0 : shift;
-      for (; i < end; i++) {
-        const v = a[i];
-        if (v - v !== 0) continue; // Inf or NaN
-        f++;
-        const d = v - k;
-        s += d;
-        sq += d * d;
-        raw += v * v;
-        if (v < min) min = v;
-        if (v > max) max = v;
-        if (v === 0) zeros++;
-        else {
-          const u = bits[i];
-          keys[(u ^ ((u >> 31) | 0x80000000)) >>> 16]++;
-        }
-      }
-      if (P) {
-        const sums = positionSums.subarray(c * P, (c + 1) * P);
-        for (let j = start; j < end; j += P)
-          for (let p = 0; p < P; p++) {
-            const v = a[j + p];
-            if (v - v !== 0) continue;
-            sums[p] += v;
-            positionCounts[p]++;
-          }
-      }
-      const o = c * F;
-      out[o + F_COUNT] = end - start;
-      out[o + F_FINITE] = f;
-      out[o + F_SHIFT] = k;
-      out[o + F_SUM] = s;
-      out[o + F_SQ] = sq;
-      out[o + F_RAW_SQ] = raw;
-      out[o + F_MIN] = min;
-      out[o + F_MAX] = max;
-      out[o + F_ZEROS] = zeros;
+  moments(values, cells, P, { cells: out, positionSums, positionCounts }) {
+    const keys = (keyScratch ??= new Uint32Array(KEY_BINS));
+    try {
+      jsMoments(values, cells, P, out, positionSums, positionCounts, keys);
+    } catch (error) {
+      keys.fill(0); // the next scan starts from zero
+      throw error;
     }
+    return sparseKeys(keys);
   },
 
   detail(values, cells, P, params, { histogram, positionM2, low }, filled) {
@@ -328,15 +344,8 @@ export function scanMoments(
     cells: new Float64Array(cells.length * F),
     positionSums: new Float64Array(P ? cells.length * P : 0),
     positionCounts: new Float64Array(P),
-    keys: (keyScratch ??= new Uint32Array(KEY_BINS)),
   };
-  try {
-    statsScans().moments(values, cells, P, scratch);
-  } catch (error) {
-    scratch.keys.fill(0); // the next scan starts from zero
-    throw error;
-  }
-  const { bins: keyBins, counts: keyCounts } = sparseKeys(scratch.keys);
+  const { bins: keyBins, counts: keyCounts } = statsScans().moments(values, cells, P, scratch);
   const parts: MomentParts = { cells: scratch.cells, saturated: 0, positionSums: scratch.positionSums, positionCounts: scratch.positionCounts, keyBins, keyCounts };
   // A callback per value, so it stays in JavaScript; only tanh and sigmoid have one.
   if (saturated) {
@@ -350,11 +359,11 @@ export function scanMoments(
   return parts;
 }
 
-/** The full key histogram the scans fill, reused: `sparseKeys` leaves it zeroed. */
+/** The full key histogram the JavaScript scan fills and `addKeys` sums into, reused: `sparseKeys` leaves it zeroed. */
 let keyScratch: Uint32Array | undefined;
 
 /** The nonzero bins of a full key histogram and their counts, ascending; the histogram is zeroed. */
-function sparseKeys(keys: Uint32Array): { bins: Uint16Array; counts: Uint32Array } {
+function sparseKeys(keys: Uint32Array): SparseKeys {
   let n = 0;
   for (let b = 0; b < KEY_BINS; b++) if (keys[b] !== 0) n++;
   const bins = new Uint16Array(n);
@@ -370,7 +379,7 @@ function sparseKeys(keys: Uint32Array): { bins: Uint16Array; counts: Uint32Array
 }
 
 /** The sum of sparse key histograms (each ascending): the union of their bins, ascending, and the summed counts. */
-function addKeys(parts: MomentParts[]): { bins: Uint16Array; counts: Uint32Array } {
+function addKeys(parts: MomentParts[]): SparseKeys {
   if (parts.length === 1) return { bins: parts[0].keyBins, counts: parts[0].keyCounts };
   // Into the full histogram and out again: O(bins held), the walk over 65536 bins is a few
   // microseconds of typed-array reads.

@@ -6,7 +6,7 @@
  * the module reads them), and copies the results out at the end; the memory grows to the largest
  * call's few MB and stays.
  */
-import type { CellRange, DetailParams, DetailParts, MomentScratch, Scans } from '../stats';
+import type { CellRange, DetailParams, DetailParts, MomentScratch, Scans, SparseKeys } from '../stats';
 import type { WasmApi, WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 import { statsWasmBase64 } from './stats.generated';
@@ -19,6 +19,7 @@ interface Exports {
   moments(values: number, count: number, cell: number, keys: number): void;
   positionSums(values: number, count: number, P: number, sums: number, counts: number): void;
   orderKeys(raw: number, out: number): void;
+  compactKeys(ordered: number, bins: number, counts: number): number;
   detail(
     values: number,
     count: number,
@@ -84,10 +85,19 @@ class WasmScans implements Scans {
     return at;
   }
 
-  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): void {
+  moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): SparseKeys {
     const x = this.x;
     const piece = pieceOf(P);
-    const [keys, ordered, cell, sums, counts, data] = this.layout([(KEY_BINS + ZERO_SLOTS) * 4, KEY_BINS * 4, RECORD * 8, P * 8, P * 8, piece * 4]);
+    const [keys, ordered, cell, sums, counts, data, binsAt, countsAt] = this.layout([
+      (KEY_BINS + ZERO_SLOTS) * 4,
+      KEY_BINS * 4,
+      RECORD * 8,
+      P * 8,
+      P * 8,
+      piece * 4,
+      KEY_BINS * 2,
+      KEY_BINS * 4,
+    ]);
     // Views made after the layout: growing the memory detaches older ones.
     const memory = x.memory.buffer;
     const f32 = new Float32Array(memory);
@@ -114,8 +124,9 @@ class WasmScans implements Scans {
       if (P) parts.positionSums.set(positionSums, c * P);
     }
     x.orderKeys(keys, ordered);
-    parts.keys.set(u32.subarray(ordered >>> 2, (ordered >>> 2) + KEY_BINS));
+    const n = x.compactKeys(ordered, binsAt, countsAt);
     parts.positionCounts.set(positionCounts);
+    return { bins: new Uint16Array(memory, binsAt, n).slice(), counts: u32.slice(countsAt >>> 2, (countsAt >>> 2) + n) };
   }
 
   detail(values: Float32Array[], cells: CellRange[], P: number, params: DetailParams, parts: DetailParts, filled: Int32Array): void {
