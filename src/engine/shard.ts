@@ -392,8 +392,8 @@ export class Shard {
       const m = to - from;
       const w = this.weights('forward', net, l);
       const b = drawBiases(c, shape, net);
-      // Every shard holding some of a network's samples draws its weights alike; they share out
-      // the row blocks whose moments they report.
+      // Every shard holding some of a network's samples has all of its weights (drawn here, or by
+      // the holder whose turn it was); they share out the row blocks whose moments they report.
       const [share, shares] = this.weightShare[h];
       const rowBlocks = Math.ceil(shape.outShape[0] / WEIGHT_ROWS);
       const firstBlock = Math.floor((share * rowBlocks) / shares);

@@ -1,6 +1,7 @@
 /**
- * A pool worker's entry: holds one shard of a run (src/engine/shard.ts) and answers the engine
- * worker's calls with per-cell partial statistics. Made by the engine worker (pool.ts here).
+ * A pool worker's entry: holds one shard of a run (src/engine/shard.ts), computes its layers on its
+ * own and sends the engine worker per-cell partial statistics as it goes (src/engine/pool.ts
+ * `serveShard`). Made by the engine worker (pool.ts here).
  */
 import { serveShard, type ShardRequest, type ShardReply } from '../engine/pool';
 
