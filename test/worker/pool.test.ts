@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { defaultKernels, type Kernels } from '../../src/engine/kernels';
 import { serveShard, ShardPool, simulatePooled, type ShardEndpoint, type ShardReply, type ShardRequest } from '../../src/engine/pool';
 import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
 import { runAll, type EngineEvent, type RunResult } from '../../src/engine/simulate';
@@ -11,10 +12,10 @@ import { label, sideLabels, terminal } from './fixtures';
 const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
 
 /** A shard server behind a real message port (structured clone and transfer, as between threads). */
-function portEndpoint(): { endpoint: ShardEndpoint; fail(message: string): void; close(): void; sent: Map<string, number> } {
+function portEndpoint(kernels?: () => Kernels): { endpoint: ShardEndpoint; fail(message: string): void; close(): void; sent: Map<string, number> } {
   const sent = new Map<string, number>();
   const { port1, port2 } = new MessageChannel();
-  const serve = serveShard((reply, transfer) => port2.postMessage(reply, transfer), setImmediate);
+  const serve = serveShard((reply, transfer) => port2.postMessage(reply, transfer), setImmediate, kernels);
   port2.on('message', (request: ShardRequest) => serve(request));
   let handler: (reply: ShardReply | Error) => void = () => {};
   return {
@@ -127,6 +128,28 @@ describe('the worker pool', () => {
     expect(pushes()).toEqual(after);
     // 1 + 40 + 40 pushes each, had the run gone to its end.
     expect(after.every((n) => n < 70)).toBe(true);
+    ends.forEach((e) => e.close());
+  });
+
+  it('an exception in a step a worker takes on its own fails the run with its message; the next run works', async () => {
+    let calls = 0;
+    const failing = (): Kernels => {
+      const k = defaultKernels();
+      return {
+        ...k,
+        dense(...args) {
+          if (++calls === 4) throw new Error('dense kernel failed');
+          return k.dense(...args);
+        },
+      };
+    };
+    const ends = [portEndpoint(failing), portEndpoint()];
+    const pool = new ShardPool(ends.map((e) => e.endpoint));
+    const c = config({ net: 'mlp', depth: 8, width: 32, input: [16], n: 64 });
+    await expect(collect(c, pool)).rejects.toThrow('dense kernel failed');
+    expect(pool.broken).toBe(false);
+    const { result } = await collect(c, pool);
+    expect(JSON.stringify(result)).toBe(JSON.stringify(runAll(c)));
     ends.forEach((e) => e.close());
   });
 
