@@ -286,7 +286,7 @@ function Charts() {
       {staleCount > 0 && (
         <p className="stale-note" role="status">
           {failed
-            ? `Stale: ${staleCount} of ${total} layers (shown faint) are from the previous configuration, not this one.`
+            ? `Stale: ${staleCount} of ${total} layers are from the previous configuration, not this one (the charts are shown faint).`
             : `${total - staleCount} of ${total} layers recomputed so far; the others still show the previous configuration.`}
         </p>
       )}

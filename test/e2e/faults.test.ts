@@ -139,7 +139,7 @@ describe('faults in Chromium', () => {
     expect(rows.slice(k)).toEqual(before.slice(k));
     expect(rows.slice(0, k)).toEqual(fresh.slice(0, k).map((row) => row.map((cell, j) => (j === GRADIENT ? PENDING : cell))));
     // ...and the old ones are said to be stale, and drawn so; nothing is blank.
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Stale:' }).textContent()).toBe(`Stale: ${DEPTH - k} of ${DEPTH} layers (shown faint) are from the previous configuration, not this one.`);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Stale:' }).textContent()).toBe(`Stale: ${DEPTH - k} of ${DEPTH} layers are from the previous configuration, not this one (the charts are shown faint).`);
     const opacity = () => page.locator('[data-export="variance"]').evaluate((el) => Number(getComputedStyle(el).opacity));
     expect(await opacity()).toBeLessThan(1);
     expect(await page.locator('svg[role="img"][aria-label^="Layer "]').count()).toBe(DEPTH);
