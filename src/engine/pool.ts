@@ -18,8 +18,8 @@
  * backward pass, so each draws its share instead of all of them.
  */
 import { defaultKernels, type Kernels } from './kernels';
-import { layerShapes, type RunConfig } from './schema';
-import { netHolders, planShards, Shard, weightOwner, type ShardCall, type WeightPass } from './shard';
+import type { RunConfig } from './schema';
+import { netHolders, planShards, Shard, type ShardCall, type WeightPass } from './shard';
 import { coordinate, type EngineEvent, type RunResult } from './simulate';
 
 /** Coordinator to worker: start run `run` (replacing any other), a second scan of it (answered under `seq`), or drop it. */
@@ -69,13 +69,10 @@ type Draw = { op: 'draw'; pass: WeightPass; net: number; layer: number };
  * top, and before each layer the draws of the next layer's weights that fall to it: those of the
  * networks it alone holds are drawn when used instead.
  */
-function ownSteps(c: RunConfig, plan: [number, number][], index: number, nets: number[]): (ShardCall | Draw)[] {
-  const layers = layerShapes(c).length;
-  const holders = netHolders(c, plan);
+function ownSteps(shard: Shard): (ShardCall | Draw)[] {
+  const layers = shard.layers;
   const draws = (pass: WeightPass, layer: number): Draw[] =>
-    layer < 0 || layer >= layers
-      ? []
-      : nets.flatMap((net): Draw[] => (holders[net].length > 1 && weightOwner(holders[net], layer) === index ? [{ op: 'draw', pass, net, layer }] : []));
+    layer < 0 || layer >= layers ? [] : shard.turnsAt(layer).map((net): Draw => ({ op: 'draw', pass, net, layer }));
   const steps: (ShardCall | Draw)[] = [{ op: 'input1' }, ...draws('forward', 0)];
   for (let l = 0; l < layers; l++) steps.push(...draws('forward', l + 1), { op: 'forward1', layer: l });
   // The backward pass of layer l needs its weights for l >= 1 only (layer 0 has no input gradient).
@@ -106,15 +103,11 @@ interface Job {
   run: number;
   shard: Shard;
   steps: (ShardCall | Draw)[];
-  /** Per held network, its holders (whose turns decide who draws which layer). */
-  holders: number[][];
-  index: number;
   next: number;
   /** Second scans asked for and not yet done, in the order asked. */
   scans: { seq: number; call: ShardCall }[];
   /** Second scans done: the input's, then layer by layer. */
   scanned: number;
-  layers: number;
   scheduled: boolean;
 }
 
@@ -132,12 +125,9 @@ export function serveShard(
   let job: Job | null = null;
   let made: Kernels | null = null;
 
-  /** True when every weight of `layer` for `pass` that another worker draws has come. */
-  const given = (j: Job, pass: WeightPass, layer: number) =>
-    j.shard.nets.every((net) => j.holders[net].length < 2 || weightOwner(j.holders[net], layer) === j.index || j.shard.has(pass, net, layer));
   const ready = (j: Job, call: ShardCall | Draw): boolean => {
-    if (call.op === 'forward1') return j.scanned >= call.layer + 2 - RUN_AHEAD && given(j, 'forward', call.layer);
-    if (call.op === 'backward') return j.scanned === j.layers + 1 && (call.layer === 0 || given(j, 'backward', call.layer));
+    if (call.op === 'forward1') return j.scanned >= call.layer + 2 - RUN_AHEAD && j.shard.hasGiven('forward', call.layer);
+    if (call.op === 'backward') return j.scanned === j.shard.layers + 1 && (call.layer === 0 || j.shard.hasGiven('backward', call.layer));
     return true;
   };
 
@@ -194,10 +184,7 @@ export function serveShard(
       try {
         made ??= kernels();
         const shard = new Shard(request.config, request.plan, request.index, made);
-        const { config, plan, index } = request;
-        const layers = layerShapes(config).length;
-        const steps = ownSteps(config, plan, index, shard.nets);
-        job = { run: request.run, shard, steps, holders: netHolders(config, plan), index, next: 0, scans: [], scanned: 0, layers, scheduled: false };
+        job = { run: request.run, shard, steps: ownSteps(shard), next: 0, scans: [], scanned: 0, scheduled: false };
         reply({ type: 'answer', seq: request.seq, answer: null }, []);
         pump(job);
       } catch (error) {
@@ -244,8 +231,10 @@ export class ShardPool {
   private run = 0;
   private readonly waiting: Map<number, Waiter>[];
   /** Per worker, the pushed answers of the current run not yet taken, and those waited for. */
-  private readonly pushed: Map<string, { answer: unknown } | { error: Error }>[];
+  private readonly pushed: Map<string, unknown>[];
   private readonly pushWaiting: Map<string, Waiter>[];
+  /** Per worker, the error that stopped the current run there (`push-error`). */
+  private readonly runError: (Error | null)[];
   private readonly failed: (Error | null)[];
   /** Where the current run sends the weights a worker drew for the others. */
   private relay: ((from: number, message: WeightsMessage) => void) | null = null;
@@ -254,15 +243,14 @@ export class ShardPool {
     this.waiting = endpoints.map(() => new Map());
     this.pushed = endpoints.map(() => new Map());
     this.pushWaiting = endpoints.map(() => new Map());
+    this.runError = endpoints.map(() => null);
     this.failed = endpoints.map(() => null);
     endpoints.forEach((endpoint, i) =>
       endpoint.listen((reply) => {
         const waiting = this.waiting[i];
         if (reply instanceof Error) {
           this.failed[i] = reply;
-          for (const w of [...waiting.values(), ...this.pushWaiting[i].values()]) w.reject(reply);
-          waiting.clear();
-          this.pushWaiting[i].clear();
+          this.drop(i, reply);
           return;
         }
         if (reply.type === 'weights') {
@@ -271,20 +259,17 @@ export class ShardPool {
         }
         if (reply.type === 'push' || reply.type === 'push-error') {
           if (reply.run !== this.run) return; // from a run no longer wanted
-          const outcome = reply.type === 'push' ? { answer: reply.answer } : { error: new Error(reply.message) };
           if (reply.type === 'push-error') {
             // The worker stopped this run: everything waited for from it fails, second scans included.
-            for (const w of [...waiting.values(), ...this.pushWaiting[i].values()]) w.reject(new Error(reply.message));
-            waiting.clear();
-            this.pushWaiting[i].clear();
-            this.pushed[i].set('*', outcome);
+            this.runError[i] = new Error(reply.message);
+            this.drop(i, this.runError[i]);
             return;
           }
           const w = this.pushWaiting[i].get(reply.key);
           if (w) {
             this.pushWaiting[i].delete(reply.key);
             w.resolve(reply.answer);
-          } else this.pushed[i].set(reply.key, outcome);
+          } else this.pushed[i].set(reply.key, reply.answer);
           return;
         }
         const w = waiting.get(reply.seq);
@@ -294,6 +279,23 @@ export class ShardPool {
         else w.resolve(reply.answer);
       }),
     );
+  }
+
+  /** Rejects whatever is waited for from worker `i`, requests and pushes, with `error`. */
+  private drop(i: number, error: Error): void {
+    for (const w of [...this.waiting[i].values(), ...this.pushWaiting[i].values()]) w.reject(error);
+    this.waiting[i].clear();
+    this.pushWaiting[i].clear();
+  }
+
+  /** Forgets run `run` here: its relay, what is waited for (PoolRunAborted) and its pushed answers. */
+  private forget(relay: ((from: number, message: WeightsMessage) => void) | null): void {
+    this.relay = relay;
+    for (let i = 0; i < this.size; i++) {
+      this.drop(i, new PoolRunAborted());
+      this.pushed[i].clear();
+      this.runError[i] = null;
+    }
   }
 
   /** The number of workers. */
@@ -312,13 +314,7 @@ export class ShardPool {
    */
   begin(relay: ((from: number, message: WeightsMessage) => void) | null = null): number {
     this.run++;
-    this.relay = relay;
-    for (let i = 0; i < this.size; i++) {
-      for (const w of [...this.waiting[i].values(), ...this.pushWaiting[i].values()]) w.reject(new PoolRunAborted());
-      this.waiting[i].clear();
-      this.pushWaiting[i].clear();
-      this.pushed[i].clear();
-    }
+    this.forget(relay);
     return this.run;
   }
 
@@ -338,8 +334,9 @@ export class ShardPool {
     });
   }
 
-  /** Tells every worker to drop run `run` (one that already holds a newer run ignores it). */
+  /** Tells every worker to drop run `run` (one that already holds a newer run ignores it), and forgets it here if it is the current one. */
   stop(run: number): void {
+    if (run === this.run) this.forget(null);
     this.endpoints.forEach((endpoint, i) => {
       if (this.failed[i]) return;
       try {
@@ -352,7 +349,12 @@ export class ShardPool {
 
   /** Sends weights to worker `i` (a failed one is skipped: its run fails anyway), transferring their buffer when `transfer`. */
   send(i: number, message: WeightsMessage, transfer: boolean): void {
-    if (!this.failed[i]) this.endpoints[i].post(message, transfer ? [message.data.buffer as ArrayBuffer] : []);
+    if (this.failed[i]) return;
+    try {
+      this.endpoints[i].post(message, transfer ? [message.data.buffer as ArrayBuffer] : []);
+    } catch (error) {
+      this.drop(i, error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Resolves with the answer worker `i` pushes (or has pushed) under `key` in run `run`. */
@@ -360,12 +362,12 @@ export class ShardPool {
     if (run !== this.run) return Promise.reject(new PoolRunAborted());
     const failed = this.failed[i];
     if (failed) return Promise.reject(failed);
-    const stopped = this.pushed[i].get('*');
-    if (stopped && 'error' in stopped) return Promise.reject(stopped.error);
-    const have = this.pushed[i].get(key);
-    if (have) {
+    const stopped = this.runError[i];
+    if (stopped) return Promise.reject(stopped);
+    if (this.pushed[i].has(key)) {
+      const answer = this.pushed[i].get(key);
       this.pushed[i].delete(key);
-      return 'error' in have ? Promise.reject(have.error) : Promise.resolve(have.answer);
+      return Promise.resolve(answer);
     }
     return new Promise((resolve, reject) => this.pushWaiting[i].set(key, { resolve, reject }));
   }
@@ -389,7 +391,7 @@ export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { 
   const holders = netHolders(c, plan);
   const run = pool.begin((from, message) => {
     const to = holders[message.net].filter((i) => i !== from);
-    to.forEach((i, k) => pool.send(i, { ...message, run }, k === to.length - 1));
+    to.forEach((i, k) => pool.send(i, message, k === to.length - 1));
   });
   // The workers compute on their own once started: a run left before its end (stopped, failed or
   // no longer iterated) tells them to drop it, so that they do not finish it for nobody.

@@ -263,6 +263,10 @@ export class Shard {
 
   /** Per held network: which share of its weight row blocks this shard sums, as [share, shares]. */
   private readonly weightShare: [number, number][];
+  /** Per network of the run, the shards holding some of its cells. */
+  private readonly holders: number[][];
+  /** This shard's place in the plan. */
+  private readonly index: number;
   /** Weights drawn ahead or by another shard (`give`), by `weightKey`, until their layer takes them. */
   private readonly given = new Map<string, Float32Array>();
   /** Where weights drawn when used go, the largest layer's size once seen. */
@@ -275,6 +279,7 @@ export class Shard {
     index: number,
     private readonly kernels: Kernels,
   ) {
+    this.index = index;
     this.act = activation(c.act, c.slope);
     this.shapes = layerShapes(c);
     const { blocks } = cellCount(c);
@@ -290,15 +295,20 @@ export class Shard {
       this.held[h].to = s1;
       cells.push({ h, s0, s1 });
     }
-    const holders = netHolders(c, plan);
-    this.weightShare = this.held.map(({ net }) => [holders[net].indexOf(index), holders[net].length]);
+    this.holders = netHolders(c, plan);
+    this.weightShare = this.held.map(({ net }) => [this.holders[net].indexOf(index), this.holders[net].length]);
     const sizes = [sizeOf(c.input), ...this.shapes.map((s) => sizeOf(s.outShape))];
     this.cellsAt = sizes.map((size) => cells.map(({ h, s0, s1 }) => ({ net: h, start: (s0 - this.held[h].from) * size, end: (s1 - this.held[h].from) * size })));
   }
 
-  /** The networks this shard holds samples of, in order. */
-  get nets(): number[] {
-    return this.held.map((h) => h.net);
+  /** Weight layers of the run. */
+  get layers(): number {
+    return this.shapes.length;
+  }
+
+  /** The networks whose weights of `layer` this shard draws for their other holders: those where it is its turn. */
+  turnsAt(layer: number): number[] {
+    return this.held.flatMap(({ net }) => (this.holders[net].length > 1 && weightOwner(this.holders[net], layer) === this.index ? [net] : []));
   }
 
   /** Draws the weights of network `net` at layer `layer` for `pass` now, keeps them for that layer, and returns them. */
@@ -313,9 +323,12 @@ export class Shard {
     this.given.set(weightKey(pass, net, layer), w);
   }
 
-  /** True when the weights of `net` at `layer` for `pass` were drawn ahead or given. */
-  has(pass: WeightPass, net: number, layer: number): boolean {
-    return this.given.has(weightKey(pass, net, layer));
+  /** True when every weight of `layer` for `pass` that another holder draws (its turn) has been given. */
+  hasGiven(pass: WeightPass, layer: number): boolean {
+    return this.held.every(({ net }) => {
+      const holders = this.holders[net];
+      return holders.length < 2 || weightOwner(holders, layer) === this.index || this.given.has(weightKey(pass, net, layer));
+    });
   }
 
   /**

@@ -4,7 +4,7 @@
  * each layer's gradient statistics from the top down. The worker streams these events; the CLI and
  * the tests collect them with `runAll`.
  */
-import { activation, type ActivationFn } from './activations';
+import { activation } from './activations';
 import { biasMoments, weightRule } from './initializers';
 import { defaultKernels, type Kernels } from './kernels';
 import { layerShapes, runCost, sizeOf, type Cost, type LayerShape, type RunConfig } from './schema';
@@ -12,7 +12,6 @@ import { cellCount, cellNets, inputMoments, planShards, Shard, WEIGHT_ROWS, type
 import { finishStats, mergeMoments, type Stats } from './stats';
 import { theory, type TheoryLayer } from './theory';
 
-export { drawInput, inputMoments } from './shard';
 
 /** Measured and prescribed statistics of a layer's weights. */
 export interface WeightStats {
@@ -67,7 +66,7 @@ export type EngineEvent =
   | { type: 'backward'; index: number; gradient: GradientStats };
 
 /** The mean-field theory of a configuration (theory.ts) with its weight and bias variances. */
-export function configTheory(c: RunConfig, act: ActivationFn = activation(c.act, c.slope)): TheoryLayer[] {
+export function configTheory(c: RunConfig): TheoryLayer[] {
   const shapes = layerShapes(c);
   return theory(
     shapes.map((shape) => {
@@ -82,7 +81,7 @@ export function configTheory(c: RunConfig, act: ActivationFn = activation(c.act,
         pad: c.pad,
       };
     }),
-    act,
+    activation(c.act, c.slope),
     inputMoments(c.data),
   );
 }
