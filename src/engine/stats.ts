@@ -121,11 +121,7 @@ export interface MomentParts {
 }
 
 /** What the first scan's loops fill (`Scans.moments`), zeroed on entry. */
-export interface MomentScratch {
-  cells: Float64Array;
-  positionSums: Float64Array;
-  positionCounts: Float64Array;
-}
+export type MomentScratch = Pick<MomentParts, 'cells' | 'positionSums' | 'positionCounts'>;
 
 /** A key histogram, sparse: the bins holding any values, ascending, and their counts. */
 export interface SparseKeys {
@@ -173,8 +169,6 @@ export interface Moments {
   saturated: number;
   netVariance: Float64Array;
   positionCounts: Float64Array;
-  keyBins: Uint16Array;
-  keyCounts: Uint32Array;
   /** The ranks wanted per quantile: [i, i + 1, fraction], and where they are. */
   ranks: { rank: number; target: number; within: number }[];
   params: DetailParams;
@@ -262,17 +256,41 @@ function jsMoments(values: Float32Array[], cells: CellRange[], P: number, out: F
   }
 }
 
+/** The full key histogram the JavaScript scan fills and `addKeys` sums into, reused: `withKeys` leaves it zeroed. */
+let keyScratch: Uint32Array | undefined;
+
+/** The nonzero bins of a full key histogram and their counts, ascending; the histogram is zeroed. */
+function sparseKeys(keys: Uint32Array): SparseKeys {
+  let n = 0;
+  for (let b = 0; b < KEY_BINS; b++) if (keys[b] !== 0) n++;
+  const bins = new Uint16Array(n);
+  const counts = new Uint32Array(n);
+  for (let b = 0, j = 0; j < n; b++) {
+    const k = keys[b];
+    if (k === 0) continue;
+    bins[j] = b;
+    counts[j++] = k;
+    keys[b] = 0;
+  }
+  return { bins, counts };
+}
+
+/** Fills the reused full key histogram with `fill` and returns it sparse, leaving it zeroed (also when `fill` throws). */
+function withKeys(fill: (keys: Uint32Array) => void): SparseKeys {
+  const keys = (keyScratch ??= new Uint32Array(KEY_BINS));
+  try {
+    fill(keys);
+  } catch (error) {
+    keys.fill(0); // the next scan starts from zero
+    throw error;
+  }
+  return sparseKeys(keys);
+}
+
 /** The scans in JavaScript: where WebAssembly is unavailable, and the oracle of the WebAssembly ones. */
 export const jsScans: Scans = {
   moments(values, cells, P, { cells: out, positionSums, positionCounts }) {
-    const keys = (keyScratch ??= new Uint32Array(KEY_BINS));
-    try {
-      jsMoments(values, cells, P, out, positionSums, positionCounts, keys);
-    } catch (error) {
-      keys.fill(0); // the next scan starts from zero
-      throw error;
-    }
-    return sparseKeys(keys);
+    return withKeys((keys) => jsMoments(values, cells, P, out, positionSums, positionCounts, keys));
   },
 
   detail(values, cells, P, params, { histogram, positionM2, low }, filled) {
@@ -359,33 +377,14 @@ export function scanMoments(
   return parts;
 }
 
-/** The full key histogram the JavaScript scan fills and `addKeys` sums into, reused: `sparseKeys` leaves it zeroed. */
-let keyScratch: Uint32Array | undefined;
-
-/** The nonzero bins of a full key histogram and their counts, ascending; the histogram is zeroed. */
-function sparseKeys(keys: Uint32Array): SparseKeys {
-  let n = 0;
-  for (let b = 0; b < KEY_BINS; b++) if (keys[b] !== 0) n++;
-  const bins = new Uint16Array(n);
-  const counts = new Uint32Array(n);
-  for (let b = 0, j = 0; j < n; b++) {
-    const k = keys[b];
-    if (k === 0) continue;
-    bins[j] = b;
-    counts[j++] = k;
-    keys[b] = 0;
-  }
-  return { bins, counts };
-}
-
 /** The sum of sparse key histograms (each ascending): the union of their bins, ascending, and the summed counts. */
 function addKeys(parts: MomentParts[]): SparseKeys {
   if (parts.length === 1) return { bins: parts[0].keyBins, counts: parts[0].keyCounts };
   // Into the full histogram and out again: O(bins held), the walk over 65536 bins is a few
   // microseconds of typed-array reads.
-  const keys = (keyScratch ??= new Uint32Array(KEY_BINS));
-  for (const { keyBins, keyCounts } of parts) for (let j = 0; j < keyBins.length; j++) keys[keyBins[j]] += keyCounts[j];
-  return sparseKeys(keys);
+  return withKeys((keys) => {
+    for (const { keyBins, keyCounts } of parts) for (let j = 0; j < keyBins.length; j++) keys[keyBins[j]] += keyCounts[j];
+  });
 }
 
 /** The value of a float32 order key. */
@@ -506,8 +505,6 @@ export function mergeMoments(parts: MomentParts[], cellNets: ArrayLike<number>, 
     saturated,
     netVariance,
     positionCounts,
-    keyBins,
-    keyCounts,
     ranks,
     params: { lo, hi, bins, positionMeans, targets },
   };

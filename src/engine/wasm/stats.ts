@@ -18,8 +18,7 @@ interface Exports {
   heapBase(): number;
   moments(values: number, count: number, cell: number, keys: number): void;
   positionSums(values: number, count: number, P: number, sums: number, counts: number): void;
-  orderKeys(raw: number, out: number): void;
-  compactKeys(ordered: number, bins: number, counts: number): number;
+  compactKeys(raw: number, bins: number, counts: number): number;
   detail(
     values: number,
     count: number,
@@ -88,9 +87,8 @@ class WasmScans implements Scans {
   moments(values: Float32Array[], cells: CellRange[], P: number, parts: MomentScratch): SparseKeys {
     const x = this.x;
     const piece = pieceOf(P);
-    const [keys, ordered, cell, sums, counts, data, binsAt, countsAt] = this.layout([
+    const [keys, cell, sums, counts, data, binsAt, countsAt] = this.layout([
       (KEY_BINS + ZERO_SLOTS) * 4,
-      KEY_BINS * 4,
       RECORD * 8,
       P * 8,
       P * 8,
@@ -123,8 +121,7 @@ class WasmScans implements Scans {
       parts.cells.set(record.subarray(0, FIELDS), c * FIELDS);
       if (P) parts.positionSums.set(positionSums, c * P);
     }
-    x.orderKeys(keys, ordered);
-    const n = x.compactKeys(ordered, binsAt, countsAt);
+    const n = x.compactKeys(keys, binsAt, countsAt);
     parts.positionCounts.set(positionCounts);
     return { bins: new Uint16Array(memory, binsAt, n).slice(), counts: u32.slice(countsAt >>> 2, (countsAt >>> 2) + n) };
   }

@@ -38,7 +38,7 @@ const R_FIRST_ZERO: usize = 80;
 
 /**
  * Bins of the key histogram. The module counts by the top 16 bits of the float32 bits, one
- * operation cheaper per value than by those of the order key (stats.ts's bins), which `orderKeys`
+ * operation cheaper per value than by those of the order key (stats.ts's bins), which `compactKeys`
  * maps them to once per call.
  */
 const KEY_BINS: i32 = 65536;
@@ -258,33 +258,33 @@ export function moments(values: usize, count: i32, cell: usize, keys: usize): vo
 }
 
 /**
- * Writes the key histogram at `raw` (by the top 16 bits of the float32 bits, as `moments` counts)
- * to `out` by the top 16 bits of the order key, as stats.ts keeps it: the key flips the sign bit
- * of a positive value and every bit of a negative one, so the positive bins move up by half and the
- * negative ones reverse.
+ * The nonzero bins of the key histogram at `raw` (KEY_BINS u32 by the top 16 bits of the float32
+ * bits, as `moments` counts), in the order of stats.ts's bins (the top 16 bits of the order key),
+ * ascending: their indices as u16 at `bins` and their counts as u32 at `counts`; returns how many.
+ * The order key flips every bit of a negative value and the sign bit of a positive one, so order
+ * bin k < KEY_BINS / 2 is raw bin KEY_BINS - 1 - k and the positive bins move up by half. Four empty
+ * bins are skipped with one test (a layer fills a few thousand of the 65536).
  */
-export function orderKeys(raw: usize, out: usize): void {
-  const half: usize = <usize>KEY_BINS << 1;
-  memory.copy(out + half, raw, half);
-  for (let at: usize = 0; at < half; at += 16) {
-    v128.store(out + at, v128.shuffle<i32>(v128.load(raw + 2 * half - 16 - at), i32x4.splat(0), 3, 2, 1, 0));
-  }
-}
-
-/**
- * The nonzero bins of the ordered key histogram at `ordered` (KEY_BINS u32), ascending: their
- * indices as u16 at `bins` and their counts as u32 at `counts`; returns how many. Four empty bins
- * are skipped with one test (a layer fills a few thousand of the 65536).
- */
-export function compactKeys(ordered: usize, bins: usize, counts: usize): i32 {
+export function compactKeys(raw: usize, bins: usize, counts: usize): i32 {
+  const half: i32 = KEY_BINS >> 1;
   let n: i32 = 0;
-  for (let b: i32 = 0; b < KEY_BINS; b += 4) {
-    const at = ordered + (<usize>b << 2);
+  for (let k: i32 = 0; k < half; k += 4) {
+    if (!v128.any_true(v128.load(raw + (<usize>(KEY_BINS - 4 - k) << 2)))) continue;
+    for (let j: i32 = 0; j < 4; j++) {
+      const c = load<u32>(raw + (<usize>(KEY_BINS - 1 - k - j) << 2));
+      if (c == 0) continue;
+      store<u16>(bins + (<usize>n << 1), <u16>(k + j));
+      store<u32>(counts + (<usize>n << 2), c);
+      n++;
+    }
+  }
+  for (let b: i32 = 0; b < half; b += 4) {
+    const at = raw + (<usize>b << 2);
     if (!v128.any_true(v128.load(at))) continue;
     for (let j: i32 = 0; j < 4; j++) {
       const c = load<u32>(at + (<usize>j << 2));
       if (c == 0) continue;
-      store<u16>(bins + (<usize>n << 1), <u16>(b + j));
+      store<u16>(bins + (<usize>n << 1), <u16>(half + b + j));
       store<u32>(counts + (<usize>n << 2), c);
       n++;
     }
