@@ -534,7 +534,6 @@ function gc(): (() => void) | null {
   return gcFn;
 }
 
-/** One run through `simulate`, with memory sampled before and at every yielded event. */
 /**
  * The live memory of a run: a gc at every event (untimed). Null without gc, or when a tiny run's
  * live memory is below what heapUsed resolves (then the caller reports the sampled peak).
@@ -562,6 +561,7 @@ function timeDraws(c: RunConfig): number {
   return performance.now() - t0;
 }
 
+/** One run through `simulate`, with memory sampled before and at every yielded event. */
 function timedRun(c: RunConfig, kernels: Kernels): { ms: number; peak: number; peakRss: number } {
   gc()?.();
   const m0 = process.memoryUsage();
@@ -656,17 +656,21 @@ async function runRows(ours: Ours, quick: boolean, log: Log): Promise<RunRow[]> 
     let warmMs = 0;
     for (let i = 0; i < warmups; i++) warmMs = one(`warm-up ${i + 1}/${warmups}`);
     if (reps < 0) reps = clamp(Math.ceil(20_000 / Math.max(warmMs, 1)), 3, 7);
+    // One rate between each two runs serves both: the one after a run is the one before the next.
+    const macMsAt = (gflops: number) => (2 * cost.multiplyAdds) / (gflops * 1e6);
+    let before = rate();
     for (let i = 0; i < reps; i++) {
-      const before = rate();
       const ms1 = one(`run ${i + 1}/${reps}`);
-      const gflops = (before + rate()) / 2;
+      const after = rate();
+      const gflops = (before + after) / 2;
+      before = after;
       times.push(ms1);
       rates.push(gflops);
-      ratios.push(ms1 / ((2 * cost.multiplyAdds) / (gflops * 1e6)));
+      ratios.push(ms1 / macMsAt(gflops));
     }
     const t = median(times);
     const macGflops = median(rates);
-    const macMs = (2 * cost.multiplyAdds) / (macGflops * 1e6);
+    const macMs = macMsAt(macGflops);
     msPerGmacSoFar = t / gmac;
     log(`${spec.name}: drawing its weights alone`);
     const drawMs = median(Array.from({ length: quick ? 1 : 3 }, () => timeDraws(config)));

@@ -34,12 +34,12 @@ export interface Kernels {
    * `post`, also post.values = phi(y) as `activate` would, where this kernel set has that path:
    * returns true when it did.
    */
-  dense(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, fanIn: number, out: number, post?: Pointwise): boolean | void;
+  dense(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, fanIn: number, out: number, post?: Pointwise): boolean;
   /**
    * dx[s, i] = sum_o g[s, o] w[o, i]: the input gradient of a dense layer. With `mask`, dx is then
    * multiplied by dphi(mask.values) as `maskGradient` would, where there is that path: returns true when it did.
    */
-  denseBackward(g: Float32Array, w: Float32Array, dx: Float32Array, n: number, fanIn: number, out: number, mask?: Pointwise): boolean | void;
+  denseBackward(g: Float32Array, w: Float32Array, dx: Float32Array, n: number, fanIn: number, out: number, mask?: Pointwise): boolean;
   /** Cross-correlation with zero padding for n samples: x is [n, C, H, W], w is [O, C*k*k], y is [n, O, OH, OW]. */
   conv(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, n: number, geo: ConvGeometry): void;
   /** The input gradient of `conv`: dx[n, C, H, W] from g[n, O, OH, OW]. */
@@ -133,6 +133,7 @@ export const referenceKernels: Kernels = {
       }
       y.set(acc, s * out);
     }
+    return false;
   },
 
   denseBackward(g, w, dx, n, fanIn, out) {
@@ -148,6 +149,7 @@ export const referenceKernels: Kernels = {
       }
       dx.set(acc, s * fanIn);
     }
+    return false;
   },
 
   conv(x, w, b, y, n, geo) {

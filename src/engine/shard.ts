@@ -418,7 +418,7 @@ export class Shard {
       let activated = false;
       if (shape.kind === 'dense') {
         // The kernel may apply the activation on the way out (then `values` holds it).
-        activated = this.kernels.dense(x, w, b, y, m, shape.fanIn, shape.outShape[0], { name: this.act.name, slope: this.act.slope, values }) === true;
+        activated = this.kernels.dense(x, w, b, y, m, shape.fanIn, shape.outShape[0], { name: this.act.name, slope: this.act.slope, values });
         norms.push(sumSquaresPerSample(x, m));
       } else {
         this.kernels.conv(x, w, b, y, m, geometry(c, shape));
@@ -488,7 +488,7 @@ export class Shard {
         const y = below[h];
         const dx = new Float32Array(y.length);
         let masked = false;
-        if (shape.kind === 'dense') masked = this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out, { name: this.act.name, slope: this.act.slope, values: y }) === true;
+        if (shape.kind === 'dense') masked = this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out, { name: this.act.name, slope: this.act.slope, values: y });
         else this.kernels.convBackward(this.gs[h], w, dx, to - from, geometry(c, shape));
         if (!masked) maskGradient(this.act, y, dx, this.kernels);
         return dx;

@@ -111,7 +111,7 @@ describe('the worker message handler', () => {
       dense(...args) {
         // One network, so the third call is layer 3's forward pass, of the first run only.
         if (++denseCalls === 3) throw new Error('dense kernel failed');
-        referenceKernels.dense(...args);
+        return referenceKernels.dense(...args);
       },
     };
     const h = harness({ kernels: failing });
