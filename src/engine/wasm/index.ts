@@ -12,7 +12,7 @@
 import type { ConvGeometry, Kernels, Pointwise } from '../kernels';
 import type { Activation } from '../schema';
 import { kernelsWasmBase64 } from './kernels.generated';
-import type { WasmApi, WasmMemory } from './api';
+import { align, growTo, instantiate, type WasmApi, type WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 
 /** C = A B for row-major float32 A [m, k], B [k, n], C [m, n]. */
@@ -46,7 +46,6 @@ interface Exports {
   maskGradient(mode: number, slope: number, y: number, dx: number, count: number): void;
 }
 
-const PAGE = 65536;
 /** Rows of a dense layer handled per pass: bounds the memory a large batch needs to about this many bytes. */
 const CHUNK_BYTES = 16 * 2 ** 20;
 /** Depth of the B slices `wasmMatmul` streams through the module (one cache block of the kernel). */
@@ -55,7 +54,6 @@ const SLICE = 256;
 const SLACK = 32;
 
 
-const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 /** The instantiated module and its memory, with a bump allocator that each call resets. */
 class Machine {
@@ -80,14 +78,7 @@ class Machine {
   take(bytes: number): number {
     const at = this.top;
     this.top = align(at + bytes);
-    const have = this.x.memory.buffer.byteLength;
-    if (this.top > have) {
-      try {
-        this.x.memory.grow(Math.ceil((this.top - have) / PAGE));
-      } catch (e) {
-        throw new Error(`wasm kernels: cannot grow memory to ${this.top} bytes: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+    growTo(this.x.memory, this.top, 'wasm kernels');
     return at;
   }
 
@@ -121,14 +112,7 @@ function getMachine(): Machine | null {
   // validate() is false where the SIMD proposal is missing: the module uses v128 throughout.
   if (!api.validate(bytes)) return null;
   try {
-    const instance = new api.Instance(new api.Module(bytes), {
-      env: {
-        abort: () => {
-          throw new Error('wasm kernels: abort');
-        },
-      },
-    });
-    machine = new Machine(instance.exports as Exports);
+    machine = new Machine(instantiate(api, bytes, 'wasm kernels') as Exports);
   } catch {
     machine = null;
   }

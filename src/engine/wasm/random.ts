@@ -6,7 +6,7 @@
  * drawn in chunks and copied out, and the advanced state copied back.
  */
 import type { BulkDraws, StreamState } from '../rng';
-import type { WasmApi, WasmMemory } from './api';
+import { growTo, instantiate, type WasmApi, type WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 import { randomWasmBase64 } from './random.generated';
 import { randomSimdWasmBase64 } from './randomSimd.generated';
@@ -26,7 +26,6 @@ interface Exports {
 
 /** Elements per call into the module: 128 KiB of f64 output, with the truncated fill's f64 scratch after it. */
 const CHUNK = 16384;
-const PAGE = 65536;
 
 /** Writes `st` as the module's six f64 at `at` (an index into `f64`). */
 function put(f64: Float64Array, at: number, st: StreamState): void {
@@ -70,9 +69,7 @@ export class WasmDraws implements BulkDraws {
     this.x = x;
     this.state = x.stateAddress() >>> 3;
     this.buffer = x.bufferAddress();
-    const need = this.buffer + CHUNK * (8 + 8);
-    const have = x.memory.buffer.byteLength;
-    if (need > have) x.memory.grow(Math.ceil((need - have) / PAGE));
+    growTo(x.memory, this.buffer + CHUNK * (8 + 8), 'wasm random');
   }
 
   normal(state: StreamState, out: Float32Array | Float64Array, scale: number): void {
@@ -117,14 +114,7 @@ export function wasmDrawsOf(module: RandomModule): WasmDraws | null {
   if (!api) return null;
   const [base64, file] = SOURCES[module];
   try {
-    const instance = new api.Instance(new api.Module(decodeBase64(base64, file)), {
-      env: {
-        abort: () => {
-          throw new Error('wasm random: abort');
-        },
-      },
-    });
-    return new WasmDraws(module, instance.exports as Exports);
+    return new WasmDraws(module, instantiate(api, decodeBase64(base64, file), 'wasm random') as Exports);
   } catch {
     return null;
   }

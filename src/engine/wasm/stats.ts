@@ -7,7 +7,7 @@
  * call's few MB and stays.
  */
 import type { CellRange, DetailParams, DetailParts, MomentScratch, Scans, SparseKeys } from '../stats';
-import type { WasmApi, WasmMemory } from './api';
+import { align, growTo, instantiate, type WasmApi, type WasmMemory } from './api';
 import { decodeBase64 } from './base64';
 import { statsWasmBase64 } from './stats.generated';
 
@@ -34,7 +34,6 @@ interface Exports {
   positionM2(values: number, count: number, P: number, means: number, m2: number): void;
 }
 
-const PAGE = 65536;
 /** Values per piece copied into the module (fewer, whole rows, for conv layers with more positions). */
 const PIECE = 65536;
 /** Bins of the key histogram (the top 16 bits of a float32 order key); the module counts zeros in 4 slots after them. */
@@ -50,7 +49,6 @@ const COPIES = 4;
 /** Bytes per entry of the module's target table: bin, buffer address, capacity (-1: counts of low key bits), values met. */
 const ENTRY = 16;
 
-const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 /** Values per piece: PIECE, or the most whole rows of P that fit in it (at least one). */
 const pieceOf = (P: number) => (P ? Math.max(1, Math.floor(PIECE / P)) * P : PIECE);
@@ -73,14 +71,7 @@ class WasmScans implements Scans {
       top = align(top + b);
       return here;
     });
-    const have = this.x.memory.buffer.byteLength;
-    if (top > have) {
-      try {
-        this.x.memory.grow(Math.ceil((top - have) / PAGE));
-      } catch (e) {
-        throw new Error(`wasm stats: cannot grow memory to ${top} bytes: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+    growTo(this.x.memory, top, 'wasm stats');
     return at;
   }
 
@@ -201,14 +192,7 @@ export function wasmScans(): Scans | null {
     const bytes = decodeBase64(statsWasmBase64, 'stats.generated.ts');
     // validate() is false where the SIMD proposal is missing.
     if (!api.validate(bytes)) return null;
-    const instance = new api.Instance(new api.Module(bytes), {
-      env: {
-        abort: () => {
-          throw new Error('wasm stats: abort');
-        },
-      },
-    });
-    return new WasmScans(instance.exports as Exports);
+    return new WasmScans(instantiate(api, bytes, 'wasm stats') as Exports);
   } catch {
     // A Content-Security-Policy without 'wasm-unsafe-eval', or a main thread that refuses to compile synchronously.
     return null;
