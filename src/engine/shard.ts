@@ -467,6 +467,7 @@ export class Shard {
     // The input of the layer, per held network, for the conv weight gradients.
     const below = l > 0 ? this.pres[l - 1] : null;
     const xs = shape.kind === 'conv' ? this.held.map((_, h) => (below ? applyActivation(this.act, below[h], this.kernels) : this.inputs[h])) : null;
+    const geo = shape.kind === 'conv' ? geometry(c, shape) : null;
     for (let k = 0; k < cells.length; k++) {
       const { net: h, start, end } = cells[k];
       const g = this.gs[h];
@@ -477,7 +478,7 @@ export class Shard {
       if (shape.kind === 'dense') wgSq = denseWeightGradientSquares(g, this.norms[l][h], out, first, samples);
       else {
         const x = xs![h].subarray(first * inSize, (first + samples) * inSize);
-        wgSq = this.kernels.convWeightGradientSquares(x, g.subarray(start, end), samples, geometry(c, shape));
+        wgSq = this.kernels.convWeightGradientSquares(x, g.subarray(start, end), samples, geo!);
       }
       answer[2 * k] = gSq;
       answer[2 * k + 1] = wgSq;
@@ -489,7 +490,7 @@ export class Shard {
         const dx = new Float32Array(y.length);
         let masked = false;
         if (shape.kind === 'dense') masked = this.kernels.denseBackward(this.gs[h], w, dx, to - from, shape.fanIn, out, { name: this.act.name, slope: this.act.slope, values: y });
-        else this.kernels.convBackward(this.gs[h], w, dx, to - from, geometry(c, shape));
+        else this.kernels.convBackward(this.gs[h], w, dx, to - from, geo!);
         if (!masked) maskGradient(this.act, y, dx, this.kernels);
         return dx;
       });

@@ -72,7 +72,8 @@ export function lazyPool(size: number, make: () => WorkerLike = defaultShardWork
       if (pool && !pool.broken) return pool;
       dispose();
       try {
-        workers = Array.from({ length: size }, make);
+        // One by one into `workers`, so that those made before a failing one are terminated too.
+        for (let i = 0; i < size; i++) workers.push(make());
       } catch {
         dispose();
         return null;
