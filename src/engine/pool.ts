@@ -225,22 +225,32 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-/** A pool of endpoints with request numbering and the pushed answers of the current run; a failed worker fails every call waiting on it. */
+/** Where a run sends the weights worker `from` drew for the others. */
+type Relay = (from: number, message: WeightsMessage) => void;
+
+/**
+ * A pool of endpoints with request numbering and, per worker, the run it serves and that run's
+ * pushed answers; a failed worker fails every call waiting on it. Runs on disjoint sets of workers
+ * go on side by side (A and B of a comparison); a run begun on a worker ends the one it served.
+ */
 export class ShardPool {
   private seq = 0;
-  private run = 0;
+  private runs = 0;
   private readonly waiting: Map<number, Waiter>[];
-  /** Per worker, the pushed answers of the current run not yet taken, and those waited for. */
+  /** Per worker, the run it serves (0 for none) and where that run relays the weights it draws. */
+  private readonly runOf: number[];
+  private readonly relayOf: (Relay | null)[];
+  /** Per worker, the pushed answers of its run not yet taken, and those waited for. */
   private readonly pushed: Map<string, unknown>[];
   private readonly pushWaiting: Map<string, Waiter>[];
-  /** Per worker, the error that stopped the current run there (`push-error`). */
+  /** Per worker, the error that stopped its run there (`push-error`). */
   private readonly runError: (Error | null)[];
   private readonly failed: (Error | null)[];
-  /** Where the current run sends the weights a worker drew for the others. */
-  private relay: ((from: number, message: WeightsMessage) => void) | null = null;
 
   constructor(readonly endpoints: ShardEndpoint[]) {
     this.waiting = endpoints.map(() => new Map());
+    this.runOf = endpoints.map(() => 0);
+    this.relayOf = endpoints.map(() => null);
     this.pushed = endpoints.map(() => new Map());
     this.pushWaiting = endpoints.map(() => new Map());
     this.runError = endpoints.map(() => null);
@@ -254,11 +264,11 @@ export class ShardPool {
           return;
         }
         if (reply.type === 'weights') {
-          if (reply.run === this.run) this.relay?.(i, reply);
+          if (reply.run === this.runOf[i]) this.relayOf[i]?.(i, reply);
           return;
         }
         if (reply.type === 'push' || reply.type === 'push-error') {
-          if (reply.run !== this.run) return; // from a run no longer wanted
+          if (reply.run !== this.runOf[i]) return; // from a run no longer wanted
           if (reply.type === 'push-error') {
             // The worker stopped this run: everything waited for from it fails, second scans included.
             this.runError[i] = new Error(reply.message);
@@ -288,14 +298,13 @@ export class ShardPool {
     this.pushWaiting[i].clear();
   }
 
-  /** Forgets run `run` here: its relay, what is waited for (PoolRunAborted) and its pushed answers. */
-  private forget(relay: ((from: number, message: WeightsMessage) => void) | null): void {
-    this.relay = relay;
-    for (let i = 0; i < this.size; i++) {
-      this.drop(i, new PoolRunAborted());
-      this.pushed[i].clear();
-      this.runError[i] = null;
-    }
+  /** Forgets worker `i`'s run here: its relay, what is waited for (PoolRunAborted) and its pushed answers. */
+  private forget(i: number): void {
+    this.drop(i, new PoolRunAborted());
+    this.pushed[i].clear();
+    this.runError[i] = null;
+    this.runOf[i] = 0;
+    this.relayOf[i] = null;
   }
 
   /** The number of workers. */
@@ -309,13 +318,18 @@ export class ShardPool {
   }
 
   /**
-   * Starts a new run number: the pushed answers of the one before are dropped, and whoever still
-   * waits for them, or for any earlier request (the workers drop the older run), gets PoolRunAborted.
+   * Starts a new run number on `workers` (all by default): the pushed answers of the runs they
+   * served are dropped, and whoever still waits for those, or for any earlier request to them (the
+   * workers drop the older run on the new run's `init`), gets PoolRunAborted. Other workers go on.
    */
-  begin(relay: ((from: number, message: WeightsMessage) => void) | null = null): number {
-    this.run++;
-    this.forget(relay);
-    return this.run;
+  begin(relay: Relay | null = null, workers: readonly number[] = this.endpoints.map((_, i) => i)): number {
+    const run = ++this.runs;
+    for (const i of workers) {
+      this.forget(i);
+      this.runOf[i] = run;
+      this.relayOf[i] = relay;
+    }
+    return run;
   }
 
   /** Sends one request to worker `i` and resolves with its answer. */
@@ -334,10 +348,10 @@ export class ShardPool {
     });
   }
 
-  /** Tells every worker to drop run `run` (one that already holds a newer run ignores it), and forgets it here if it is the current one. */
+  /** Tells every worker to drop run `run` (one that holds another run ignores it), and forgets it here where it is still served. */
   stop(run: number): void {
-    if (run === this.run) this.forget(null);
     this.endpoints.forEach((endpoint, i) => {
+      if (this.runOf[i] === run) this.forget(i);
       if (this.failed[i]) return;
       try {
         endpoint.post({ type: 'stop', run }, []);
@@ -359,7 +373,7 @@ export class ShardPool {
 
   /** Resolves with the answer worker `i` pushes (or has pushed) under `key` in run `run`. */
   push(i: number, run: number, key: string): Promise<unknown> {
-    if (run !== this.run) return Promise.reject(new PoolRunAborted());
+    if (run !== this.runOf[i]) return Promise.reject(new PoolRunAborted());
     const failed = this.failed[i];
     if (failed) return Promise.reject(failed);
     const stopped = this.runError[i];
@@ -374,30 +388,37 @@ export class ShardPool {
 }
 
 /**
- * Runs a validated configuration on the pool (as many of its workers as the run has cells to
- * share), yielding the events of `simulate` in the same order and returning the same result.
- * Once `signal` is aborted no further request is sent (a newer run may already have given the
- * workers other shards): the generator throws PoolRunAborted instead, as it does when a newer run
- * began on the pool.
+ * Runs a validated configuration on the pool (on as many of `workers`, by default all of its
+ * workers, as the run has cells to share), yielding the events of `simulate` in the same order and
+ * returning the same result. Once `signal` is aborted no further request is sent (a newer run may
+ * already have given the workers other shards): the generator throws PoolRunAborted instead, as it
+ * does when a newer run began on one of its workers.
  */
-export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { readonly aborted: boolean }): AsyncGenerator<EngineEvent, RunResult, void> {
-  const plan = planShards(c, pool.size);
+export async function* simulatePooled(
+  c: RunConfig,
+  pool: ShardPool,
+  signal?: { readonly aborted: boolean },
+  workers: readonly number[] = pool.endpoints.map((_, i) => i),
+): AsyncGenerator<EngineEvent, RunResult, void> {
+  const plan = planShards(c, workers.length);
+  // Shard k of the plan is served by worker ids[k].
+  const ids = plan.map((_, k) => workers[k]);
   const check = () => {
     if (signal?.aborted) throw new PoolRunAborted();
   };
   check();
   // Weights drawn by one holder of a network go to its other holders: the last of them gets the
   // buffer itself, the others copies.
-  const holders = netHolders(c, plan);
+  const holders = netHolders(c, plan).map((shards) => shards.map((k) => ids[k]));
   const run = pool.begin((from, message) => {
     const to = holders[message.net].filter((i) => i !== from);
     to.forEach((i, k) => pool.send(i, message, k === to.length - 1));
-  });
+  }, ids);
   // The workers compute on their own once started: a run left before its end (stopped, failed or
   // no longer iterated) tells them to drop it, so that they do not finish it for nobody.
   let finished = false;
   try {
-    await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'init', seq, run, config: c, plan, index: i }))));
+    await Promise.all(ids.map((i, index) => pool.request(i, (seq) => ({ type: 'init', seq, run, config: c, plan, index }))));
     const steps = coordinate(c);
     let answers: unknown[] = [];
     for (;;) {
@@ -409,8 +430,8 @@ export async function* simulatePooled(c: RunConfig, pool: ShardPool, signal?: { 
       if (step.value.type === 'call') {
         const call = step.value.call;
         check();
-        if (call.op === 'input2' || call.op === 'forward2') answers = await Promise.all(plan.map((_, i) => pool.request(i, (seq) => ({ type: 'call', seq, run, call }))));
-        else answers = await Promise.all(plan.map((_, i) => pool.push(i, run, stepKey(call))));
+        if (call.op === 'input2' || call.op === 'forward2') answers = await Promise.all(ids.map((i) => pool.request(i, (seq) => ({ type: 'call', seq, run, call }))));
+        else answers = await Promise.all(ids.map((i) => pool.push(i, run, stepKey(call))));
       } else {
         answers = [];
         yield step.value.event;

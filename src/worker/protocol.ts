@@ -12,7 +12,7 @@ export type Side = 'a' | 'b';
 
 /** Page to worker. */
 export type Request =
-  /** Run these configurations (A, then B if present); a newer run supersedes every older one. */
+  /** Run these configurations (A, then B if present, or both at once on the pool); a newer run supersedes every older one. */
   | { type: 'run'; id: number; runs: { side: Side; config: RunConfig }[] }
   /** Stop run `id` between two layers (the client now terminates a busy worker instead; the handler still honours this). */
   | { type: 'cancel'; id: number }
@@ -20,8 +20,8 @@ export type Request =
   | { type: 'crash'; mode: 'throw' | 'exit' };
 
 /**
- * Worker to page, in order for one run: accepted; for each side start, forward x depth, backward x
- * depth; then done. `accepted` is posted as soon as the worker takes the run, at once when it was
+ * Worker to page, for one run: accepted; for each side start, forward x depth, backward x depth, in
+ * that order; then done. The sides' replies interleave when A and B run side by side on the pool. `accepted` is posted as soon as the worker takes the run, at once when it was
  * idle: the client's sign that the worker is alive (it is not passed on to the page).
  */
 export type Reply =

@@ -1,52 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { defaultKernels, type Kernels } from '../../src/engine/kernels';
-import { serveShard, ShardPool, simulatePooled, type ShardEndpoint, type ShardReply, type ShardRequest } from '../../src/engine/pool';
+import { ShardPool, simulatePooled } from '../../src/engine/pool';
 import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
-import { runAll, type EngineEvent, type RunResult } from '../../src/engine/simulate';
+import { runAll } from '../../src/engine/simulate';
 import { createHandler } from '../../src/worker/handler';
 import { lazyPool, poolSize } from '../../src/worker/pool';
 import type { Reply, Request } from '../../src/worker/protocol';
 import { label, sideLabels, terminal } from './fixtures';
+import { collect, failingDense, portEndpoint } from './ports';
 
 const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
-
-/** A shard server behind a real message port (structured clone and transfer, as between threads). */
-function portEndpoint(kernels?: () => Kernels): { endpoint: ShardEndpoint; fail(message: string): void; close(): void; sent: Map<string, number> } {
-  const sent = new Map<string, number>();
-  const { port1, port2 } = new MessageChannel();
-  const serve = serveShard((reply, transfer) => port2.postMessage(reply, transfer), setImmediate, kernels);
-  port2.on('message', (request: ShardRequest) => serve(request));
-  let handler: (reply: ShardReply | Error) => void = () => {};
-  return {
-    endpoint: {
-      post: (request, transfer) => port1.postMessage(request, transfer),
-      listen(h) {
-        handler = h;
-        (port1 as MessagePort).on('message', (reply: ShardReply) => {
-          sent.set(reply.type, (sent.get(reply.type) ?? 0) + 1);
-          handler(reply);
-        });
-      },
-    },
-    sent,
-    fail: (message) => handler(new Error(message)),
-    close() {
-      port1.close();
-      port2.close();
-    },
-  };
-}
-
-async function collect(c: RunConfig, pool: ShardPool): Promise<{ events: EngineEvent[]; result: RunResult }> {
-  const events: EngineEvent[] = [];
-  const it = simulatePooled(c, pool);
-  for (;;) {
-    const step = await it.next();
-    if (step.done) return { events, result: step.value };
-    events.push(step.value);
-  }
-}
 
 describe('the worker pool', () => {
   it('one worker per hardware thread, at most 8, none with a single thread', () => {
@@ -132,17 +94,7 @@ describe('the worker pool', () => {
   });
 
   it('an exception in a step a worker takes on its own fails the run with its message; the next run works', async () => {
-    let calls = 0;
-    const failing = (): Kernels => {
-      const k = defaultKernels();
-      return {
-        ...k,
-        dense(...args) {
-          if (++calls === 4) throw new Error('dense kernel failed');
-          return k.dense(...args);
-        },
-      };
-    };
+    const failing = failingDense(4);
     const ends = [portEndpoint(failing), portEndpoint()];
     const pool = new ShardPool(ends.map((e) => e.endpoint));
     const c = config({ net: 'mlp', depth: 8, width: 32, input: [16], n: 64 });
