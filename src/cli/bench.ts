@@ -5,7 +5,8 @@
  * stderr, results to stdout: a table, or with `--json` one object
  * `{"kernels": [{"name", "shape", "gflops", "tfjsWasmGflops", "tfjsCpuGflops", "ratioToTfjsWasm", ...}],
  *   "runs": [{"name", "link", "ms", "msPerGmac", "peakBytes", ...}],
- *   "pool": [{"name", "link", "workers", "ms", "speedup", "identical"}], "env": {...}}`.
+ *   "pool": [{"name", "link", "workers", "ms", "speedup", "identical"}],
+ *   "comparisons": [{"name", "link", "overrides", "inTurnMs", "sideBySideMs", "speedup", "identical"}], "env": {...}}`.
  *
  * Our kernels come from src/engine/wasm/index.ts (`wasmMatmul`, `wasmKernels`); where that module is
  * missing or returns null, the reference TypeScript kernels are measured and the row names say so.
@@ -716,9 +717,9 @@ export interface PoolRow {
   reps: number;
 }
 
-async function pooledRun(c: RunConfig, pool: ShardPool): Promise<{ ms: number; result: RunResult }> {
+async function pooledRun(c: RunConfig, pool: ShardPool, workers?: number[]): Promise<{ ms: number; result: RunResult }> {
   const t0 = performance.now();
-  const it = simulatePooled(c, pool);
+  const it = simulatePooled(c, pool, undefined, workers);
   for (;;) {
     const step = await it.next();
     if (step.done) return { ms: performance.now() - t0, result: step.value };
@@ -758,6 +759,62 @@ async function poolRows(quick: boolean, log: Log): Promise<PoolRow[]> {
   }
 }
 
+export interface ComparisonRow {
+  name: string;
+  /** A's link; B is A with `overrides`. */
+  link: string;
+  overrides: Partial<RunConfig>;
+  /** Median ms of A then B, each on both workers (alternating with the next). */
+  inTurnMs: number;
+  /** Median ms of A and B at once, each on one worker, as the app runs a comparison. */
+  sideBySideMs: number;
+  /** inTurnMs / sideBySideMs. */
+  speedup: number;
+  /** Both ways gave the same numbers for A and for B. */
+  identical: boolean;
+  reps: number;
+}
+
+const COMPARISONS: { name: string; request: Partial<RunConfig>; overrides: Partial<RunConfig> }[] = [
+  { name: 'default: A He normal, B wscale sqrt(2) under Chainer v1.9', request: {}, overrides: { init: 'wscale', scale: Math.SQRT2, chainer: '1.9' } },
+];
+
+/** A comparison (A and B) on two workers: one after the other on both, and side by side on one each, alternating. */
+async function comparisonRows(quick: boolean, log: Log): Promise<ComparisonRow[]> {
+  const { pool, close } = nodePool(2);
+  const rows: ComparisonRow[] = [];
+  try {
+    for (const spec of COMPARISONS) {
+      const scale = quick ? { depth: 4, width: 64, input: [64], n: 32 } : {};
+      const a = validateRun({ ...defaultRun(), ...spec.request, ...scale }).config;
+      const b = validateRun({ ...a, ...spec.overrides }).config;
+      const reps = quick ? 1 : 5;
+      const inTurn: number[] = [];
+      const together: number[] = [];
+      let identical = true;
+      await pooledRun(validateRun({ ...a, depth: Math.min(a.depth, 4) }).config, pool);
+      for (let r = 0; r < reps; r++) {
+        log(`comparison: ${spec.name}, in turn, run ${r + 1}/${reps}`);
+        const t0 = performance.now();
+        const ra = await pooledRun(a, pool);
+        const rb = await pooledRun(b, pool);
+        inTurn.push(performance.now() - t0);
+        log(`comparison: ${spec.name}, side by side, run ${r + 1}/${reps}`);
+        const t1 = performance.now();
+        const [sa, sb] = await Promise.all([pooledRun(a, pool, [0]), pooledRun(b, pool, [1])]);
+        together.push(performance.now() - t1);
+        if (r === 0) identical = JSON.stringify(ra.result) === JSON.stringify(sa.result) && JSON.stringify(rb.result) === JSON.stringify(sb.result);
+      }
+      const inTurnMs = median(inTurn);
+      const sideBySideMs = median(together);
+      rows.push({ name: quick ? `${spec.name} (quick: depth 4, width 64, n 32)` : spec.name, link: encodeRun(a), overrides: spec.overrides, inTurnMs, sideBySideMs, speedup: inTurnMs / sideBySideMs, identical, reps });
+    }
+    return rows;
+  } finally {
+    await close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output
 
@@ -784,6 +841,7 @@ export interface BenchResult {
   kernels: KernelRow[];
   runs: RunRow[];
   pool: PoolRow[];
+  comparisons: ComparisonRow[];
   env: BenchEnv;
 }
 
@@ -867,6 +925,15 @@ function formatResult(r: BenchResult): string {
       [false, true, true, true, false, true],
     ),
   );
+  out.push('');
+  out.push('A comparison (A and B) on 2 workers: one after the other, each split over both workers, against side by side on one worker each (as the app runs it)');
+  out.push(
+    table(
+      ['comparison', 'in turn ms', 'side by side ms', 'speedup', 'same numbers', 'reps'],
+      r.comparisons.map((x) => [x.name, f(x.inTurnMs, 0), f(x.sideBySideMs, 0), f(x.speedup), x.identical ? 'yes' : 'NO', String(x.reps)]),
+      [false, true, true, true, false, true],
+    ),
+  );
   out.push(`peak = live memory: max over events, after a gc at each (an untimed run), of (arrayBuffers + heapUsed) minus the value before the run${e.memory.gcBeforeEachRun ? '' : ' (no gc available: sampled without gc)'}; sampled = the same during the timed runs, garbage included; rss likewise.`);
   for (const x of r.runs) {
     out.push(`${x.name}: ${x.link}`);
@@ -925,11 +992,14 @@ export async function main(argv: string[], out: (s: string) => void, err: (s: st
     const runs = await runRows(ours, quick, log);
     const pool = await poolRows(quick, log);
     for (const p of pool) if (!p.identical) log(`warning: the pool with ${p.workers} workers gave other numbers than with 1`);
+    const comparisons = await comparisonRows(quick, log);
+    for (const x of comparisons) if (!x.identical) log(`warning: ${x.name} gave other numbers side by side than in turn`);
 
     const result: BenchResult = {
       kernels,
       runs,
       pool,
+      comparisons,
       env: {
         node: process.version,
         cpu: os.cpus()[0]?.model.trim() ?? 'unknown cpu',

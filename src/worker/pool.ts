@@ -9,12 +9,13 @@ import { ShardPool, type ShardEndpoint, type ShardReply, type ShardRequest } fro
 export const MAX_POOL_WORKERS = 8;
 
 /**
- * Runs with fewer multiply-adds per layer than this (on average) run in the engine worker itself:
- * below it, the messages of a layer cost more than splitting its products saves. Measured in Node
- * with two workers (each taking turns to draw the shared weights, neither waiting for the other
- * between layers): 30 x 128 wide with n 64 (1e6 per layer) took 45-62 ms alone and 86-115 ms on
- * the pool; 30 x 256 with n 128 (8e6) 88-104 ms alone and 85-159 ms; the default 30 x 512 with
- * n 256 (6.7e7) 404-434 ms alone and 255-286 ms on two workers.
+ * Runs with fewer multiply-adds per layer than this (on average, counted as `runCost` counts them:
+ * forward and backward, every network) run in the engine worker itself: below it, the messages of
+ * a layer cost more than splitting its products saves. Measured in Node with two workers (each
+ * taking turns to draw the shared weights, neither waiting for the other between layers): 30 x 128
+ * wide with n 64 (2.1e6 per layer) took 45-62 ms alone and 86-115 ms on the pool; 30 x 256 with
+ * n 128 (1.7e7) 88-104 ms alone and 85-159 ms; the default 30 x 512 with n 256 (1.3e8) 404-434 ms
+ * alone and 255-286 ms on two workers.
  */
 export const POOL_MIN_MULTIPLY_ADDS = 3e7;
 

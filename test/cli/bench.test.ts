@@ -24,6 +24,7 @@ type Json = {
   kernels: Record<string, unknown>[];
   runs: Record<string, unknown>[];
   pool: Record<string, unknown>[];
+  comparisons: Record<string, unknown>[];
   env: Record<string, any>;
 };
 
@@ -54,6 +55,13 @@ function checkJson(text: string): Json {
   for (const p of json.pool) {
     positive(p.ms);
     expect(p.identical).toBe(true);
+  }
+  // A comparison in turn and side by side, with the same numbers both ways.
+  expect(json.comparisons).toHaveLength(1);
+  for (const x of json.comparisons) {
+    for (const key of ['inTurnMs', 'sideBySideMs', 'speedup']) positive(x[key]);
+    expect(x.speedup as number).toBeCloseTo((x.inTurnMs as number) / (x.sideBySideMs as number), 9);
+    expect(x.identical).toBe(true);
   }
   // tfjs-wasm must have loaded a binary we saw, on one thread.
   expect(json.env.tfjs.wasmBinary).toMatch(/^tfjs-backend-wasm.*\.wasm$/);
