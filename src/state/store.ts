@@ -241,7 +241,8 @@ export function applyReply(state: ReplyState, reply: Reply): ReplyState {
   };
   switch (reply.type) {
     case 'accepted':
-      // The client keeps this to itself; nothing to show.
+    case 'beat':
+      // The client keeps these to itself; nothing to show.
       return state;
     case 'start': {
       const previous = state.results[reply.side];

@@ -8,7 +8,7 @@
  * next run gets a fresh worker, made lazily as after a fault.
  */
 import { layerShapes, sizeOf } from '../engine/schema';
-import type { Reply, Request } from './protocol';
+import { BEAT_MS, type Reply, type Request } from './protocol';
 
 /** The configurations of one run request: A, then B if present. */
 export type RunList = Extract<Request, { type: 'run' }>['runs'];
@@ -117,6 +117,13 @@ export const SUPERSEDE_MS = 150;
  */
 export const ACCEPT_MS = 3000;
 
+/**
+ * How long in ms a run whose engine worker sends beats (it waits on its pool) may go without any
+ * reply: six beats missed. A worker that closed itself mid-run is found this soon instead of after
+ * the stall limit, which must allow for the longest layer the worker may compute itself.
+ */
+export const LIVENESS_MS = 6 * BEAT_MS;
+
 function isTerminal(reply: Reply): boolean {
   return reply.type === 'done' || reply.type === 'cancelled' || reply.type === 'error';
 }
@@ -170,6 +177,8 @@ export function createEngineClient(
   let supersedeTimer: ReturnType<typeof setTimeout> | undefined;
   // Set while an idle worker has not accepted the current run yet.
   let acceptTimer: ReturnType<typeof setTimeout> | undefined;
+  // Set from the current run's first beat to its last (or its end): fires after LIVENESS_MS of silence.
+  let livenessTimer: ReturnType<typeof setTimeout> | undefined;
 
   function stopWatchdog(): void {
     if (watchdog !== undefined) clearTimeout(watchdog);
@@ -186,6 +195,29 @@ export function createEngineClient(
     acceptTimer = undefined;
   }
 
+  function stopLiveness(): void {
+    if (livenessTimer !== undefined) clearTimeout(livenessTimer);
+    livenessTimer = undefined;
+  }
+
+  /** Faults worker `w` unless it replies within LIVENESS_MS (re-armed by each of its replies while set). */
+  function armLiveness(w: Worker): void {
+    stopLiveness();
+    let due = now() + LIVENESS_MS;
+    const check = () => {
+      // Fired far too late: this page was suspended (a frozen background tab), and the worker's
+      // replies queued meanwhile have not been read yet. Give them their turn first.
+      if (now() - due > LIVENESS_MS) {
+        due = now() + LIVENESS_MS;
+        livenessTimer = setTimeout(check, LIVENESS_MS);
+        return;
+      }
+      livenessTimer = undefined;
+      fault(w, `The engine worker stopped answering (no reply for ${Math.round(LIVENESS_MS / 1000)} s)`);
+    };
+    livenessTimer = setTimeout(check, LIVENESS_MS);
+  }
+
   /** Terminates the live worker, whatever it is doing; the next run or retry makes a fresh one. */
   function dropWorker(): void {
     worker?.terminate();
@@ -197,6 +229,7 @@ export function createEngineClient(
     stopWatchdog();
     stopSupersedeTimer();
     stopAcceptTimer();
+    stopLiveness();
   }
 
   function armWatchdog(ms: number): void {
@@ -214,6 +247,7 @@ export function createEngineClient(
   function finish(reply: Reply): void {
     active = false;
     stopWatchdog();
+    stopLiveness();
     queueMicrotask(() => {
       if (!disposed && reply.id === currentId) listener(reply);
     });
@@ -245,12 +279,23 @@ export function createEngineClient(
       if (isTerminal(reply)) workerRunMs = 0;
     }
     if (!active) return;
+    if (reply.type === 'beat') {
+      // A worker waiting on its pool beats: then silence means it is gone, long before the stall
+      // limit. Beats do not feed the stall watchdog, which still waits for the pool's progress.
+      if (reply.id === currentId) {
+        if (reply.last) stopLiveness();
+        else armLiveness(w);
+      } else if (livenessTimer !== undefined) armLiveness(w);
+      return;
+    }
     // Any reply, even a stale one, shows the worker alive.
     armWatchdog(olderRunMs + stallMs);
+    if (livenessTimer !== undefined) armLiveness(w);
     if (reply.id !== currentId || reply.type === 'accepted') return;
     if (isTerminal(reply)) {
       active = false;
       stopWatchdog();
+      stopLiveness();
     }
     listener(reply);
   }
@@ -319,6 +364,7 @@ export function createEngineClient(
     lastRuns = runs;
     stallMs = limit;
     stopSupersedeTimer();
+    stopLiveness();
     const t = now();
     // The worker is still inside an older run: terminate it if it has been there for a while
     // (SUPERSEDE_MS), rather than wait for its next layer boundary.

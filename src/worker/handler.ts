@@ -9,7 +9,7 @@ import { layerShapes, runCost } from '../engine/schema';
 import { planShards } from '../engine/shard';
 import { simulate, type EngineEvent } from '../engine/simulate';
 import { POOL_MIN_MULTIPLY_ADDS } from './pool';
-import type { Reply, Request, Side } from './protocol';
+import { BEAT_MS, type Reply, type Request, type Side } from './protocol';
 
 /** Options of `createHandler`; the defaults are what the worker uses. */
 export interface HandlerOptions {
@@ -28,6 +28,8 @@ export interface HandlerOptions {
   pool?: () => ShardPool | null;
   /** POOL_MIN_MULTIPLY_ADDS by default. */
   poolMinMultiplyAdds?: number;
+  /** ms between two `beat` replies while a run waits on the pool; BEAT_MS by default. */
+  beatMs?: number;
 }
 
 /** A run in progress: its id and the one abort switch that supersede and cancel both pull. */
@@ -171,11 +173,29 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
   const close = options.close ?? globalClose;
   const poolFor = options.pool ?? (() => null);
   const poolMin = options.poolMinMultiplyAdds ?? POOL_MIN_MULTIPLY_ADDS;
+  const beatMs = options.beatMs ?? BEAT_MS;
 
   let current: Job | null = null;
   let closed = false;
 
   const stop = (job: Job, reason: StopReason) => job.controller.abort(reason);
+
+  /**
+   * Sends `beat` for `job` now and every beatMs until the returned stop is called, which sends the
+   * `last` beat. Nothing is sent for a stopped job or by a closed worker.
+   */
+  function beating(job: Job): () => void {
+    const live = () => !closed && !job.controller.signal.aborted;
+    const beat = () => {
+      if (live()) post({ type: 'beat', id: job.id });
+    };
+    beat();
+    const timer = setInterval(beat, beatMs);
+    return () => {
+      clearInterval(timer);
+      if (live()) post({ type: 'beat', id: job.id, last: true });
+    };
+  }
 
   async function execute(job: Job, runs: Extract<Request, { type: 'run' }>['runs']): Promise<void> {
     const { id, controller } = job;
@@ -202,7 +222,12 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
         // workers per run exchange fewer weights. The sides' events interleave, each in its order.
         const split = splitWorkers(pool.size, runs.map((run) => runCost(run.config).multiplyAdds));
         workers = runs.reduce((sum, run, r) => sum + planShards(run.config, split[r].length).length, 0);
-        await sideBySide(runs, split, pool, job, stopped);
+        const stopBeats = beating(job);
+        try {
+          await sideBySide(runs, split, pool, job, stopped);
+        } finally {
+          stopBeats();
+        }
         if (stopped()) return;
         post({ type: 'done', id, ms: now() - started, workers });
         return;
@@ -212,9 +237,14 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
         if (pool && pooled(run)) {
           workers = Math.max(workers, planShards(run.config, pool.size).length);
           // The pool's answers arrive as tasks, so a newer run or a cancel is seen between two events.
-          for await (const event of simulatePooled(run.config, pool, signal)) {
-            if (stopped()) return;
-            post(toReply(event, id, side));
+          const stopBeats = beating(job);
+          try {
+            for await (const event of simulatePooled(run.config, pool, signal)) {
+              if (stopped()) return;
+              post(toReply(event, id, side));
+            }
+          } finally {
+            stopBeats();
           }
           continue;
         }

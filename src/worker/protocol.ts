@@ -29,7 +29,16 @@ export type Reply =
   | { type: 'start'; id: number; side: Side; config: RunConfig; cost: Cost; shapes: LayerShape[]; theory: TheoryLayer[]; input: Stats }
   | { type: 'forward'; id: number; side: Side; layer: LayerResult }
   | { type: 'backward'; id: number; side: Side; index: number; gradient: GradientStats }
+  /**
+   * Every `beatMs` (BEAT_MS) while the engine worker waits on its pool for run `id`: it computes
+   * nothing itself then, so this is its sign of life between layers that may take long. `last`
+   * ends them: the worker computes in its own thread again, or ends the run.
+   */
+  | { type: 'beat'; id: number; last?: boolean }
   /** `workers`: the pool workers that computed the run, 1 when the engine worker computed it alone. */
   | { type: 'done'; id: number; ms: number; workers?: number }
   | { type: 'cancelled'; id: number }
   | { type: 'error'; id: number; message: string };
+
+/** How often the engine worker sends `beat` while it waits on its pool, in ms. */
+export const BEAT_MS = 1000;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultRun, validateRun } from '../../src/engine/schema';
-import { ACCEPT_MS, createEngineClient, stallBudget, SUPERSEDE_MS, type EngineClientOptions } from '../../src/worker/client';
+import { ACCEPT_MS, createEngineClient, LIVENESS_MS, stallBudget, SUPERSEDE_MS, type EngineClientOptions } from '../../src/worker/client';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
 import { label, runA, runAB, settle, sideLabels, small, terminal } from './fixtures';
@@ -749,5 +749,101 @@ describe('the default stall limit', () => {
       15_000 + ((2 * 1024 * 1024 + 50 * 1024) * 256 * 2) / 1e4,
       6,
     );
+  });
+});
+
+describe('beats of a worker waiting on its pool, on a fake clock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const progress = (id: number): Reply => ({ type: 'forward', id, side: 'a', layer: null as never });
+  const beat = (id: number, last?: boolean): Reply => (last ? { type: 'beat', id, last } : { type: 'beat', id });
+
+  function manual(stallMs: number) {
+    vi.useFakeTimers();
+    let clock = 0;
+    const worker = new ManualWorker();
+    const replies: Reply[] = [];
+    const client = createEngineClient(() => worker as unknown as Worker, (r) => replies.push(r), { stallMs, supersedeMs: Infinity, now: () => clock });
+    /** Advances the timers and the client's clock together. */
+    const advance = (ms: number) => {
+      for (let left = ms; left > 0; left -= Math.min(left, 100)) {
+        clock += Math.min(left, 100);
+        vi.advanceTimersByTime(Math.min(left, 100));
+      }
+    };
+    return { worker, replies, client, advance, jump: (ms: number) => (clock += ms) };
+  }
+
+  it('after a beat, LIVENESS_MS of silence is a dead worker, long before the stall limit; beats never reach the listener', async () => {
+    expect(LIVENESS_MS).toBe(6000);
+    const t = manual(60_000);
+    t.client.run(runA);
+    t.worker.emit(progress(1));
+    t.worker.emit(beat(1));
+    t.advance(5900);
+    expect(t.worker.terminated).toBe(false);
+    t.advance(200);
+    expect(t.worker.terminated).toBe(true);
+    await Promise.resolve();
+    expect(t.replies).toEqual([progress(1), { type: 'error', id: 1, message: 'The engine worker stopped answering (no reply for 6 s)' }]);
+  });
+
+  it('beats keep a long pooled layer alive but do not feed the stall watchdog, which still waits for the pool', async () => {
+    const t = manual(20_000);
+    t.client.run(runA);
+    t.worker.emit(progress(1));
+    for (let s = 0; s < 19; s++) {
+      t.advance(1000);
+      t.worker.emit(beat(1));
+    }
+    expect(t.worker.terminated).toBe(false);
+    t.advance(1100);
+    expect(t.worker.terminated).toBe(true);
+    await Promise.resolve();
+    expect(t.replies.at(-1)).toEqual({ type: 'error', id: 1, message: 'The engine worker stopped answering (no reply for 20 s)' });
+  });
+
+  it('the last beat ends the short wait: the worker computes in its own thread again, under the stall limit', async () => {
+    const t = manual(60_000);
+    t.client.run(runA);
+    t.worker.emit(beat(1));
+    t.advance(1000);
+    t.worker.emit(beat(1, true));
+    t.worker.emit(progress(1));
+    t.advance(30_000);
+    expect(t.worker.terminated).toBe(false);
+    t.worker.emit({ type: 'done', id: 1, ms: 1 });
+    t.advance(60_000);
+    expect(t.worker.terminated).toBe(false);
+    await Promise.resolve();
+    expect(t.replies.map((r) => r.type)).toEqual(['forward', 'done']);
+  });
+
+  it('a timer that fires far too late (this page was suspended) first lets the queued replies in', async () => {
+    const t = manual(60_000);
+    t.client.run(runA);
+    t.worker.emit(beat(1));
+    // The page is frozen for 20 s: its clock moves, its timers and messages wait.
+    t.jump(20_000);
+    t.advance(6000);
+    expect(t.worker.terminated).toBe(false);
+    // The beats that queued up meanwhile arrive; then a real silence is caught.
+    t.worker.emit(beat(1));
+    t.advance(5900);
+    expect(t.worker.terminated).toBe(false);
+    t.advance(200);
+    expect(t.worker.terminated).toBe(true);
+  });
+
+  it("a newer run does not inherit the older one's wait: it waits for beats of its own", () => {
+    const t = manual(60_000);
+    t.client.run(runA);
+    t.worker.emit(beat(1));
+    t.client.run(runA);
+    t.worker.emit(progress(2));
+    t.advance(10_000);
+    expect(t.worker.terminated).toBe(false);
   });
 });

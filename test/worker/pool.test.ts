@@ -123,7 +123,7 @@ describe('the worker pool', () => {
     const finished = new Promise<void>((r) => (done = r));
     const handle = createHandler(
       (r) => {
-        if (r.type === 'accepted') return;
+        if (r.type === 'accepted' || r.type === 'beat') return;
         replies.push(r);
         if (terminal(2)(r)) done();
       },
@@ -154,7 +154,7 @@ describe('the worker pool', () => {
     const second = config({ net: 'mlp', depth: 6, width: 48, input: [32], n: 80, nets: 2, seed: 'second' });
     const handle: (q: Request) => void = createHandler(
       (r) => {
-        if (r.type === 'accepted') return;
+        if (r.type === 'accepted' || r.type === 'beat') return;
         replies.push(r);
         // The newer run arrives while the older one waits for the pool's answers about layer 4.
         if (r.id === 1 && r.type === 'forward' && r.layer.index === 3) setTimeout(() => handle({ type: 'run', id: 2, runs: [{ side: 'a', config: second }] }), 0);

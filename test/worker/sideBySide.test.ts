@@ -10,7 +10,7 @@ import { collect, failingDense, portEndpoint, type PortEnd } from './ports';
 const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
 
 /** A handler over a pool of `ends`, its replies (without `accepted`), and a promise of run `id`'s end. */
-function handlerOn(ends: PortEnd[], poolMinMultiplyAdds = 1e4) {
+function handlerOn(ends: PortEnd[], poolMinMultiplyAdds = 1e4, beatMs?: number) {
   const pool = new ShardPool(ends.map((e) => e.endpoint));
   const replies: Reply[] = [];
   const waiting = new Map<number, () => void>();
@@ -20,7 +20,7 @@ function handlerOn(ends: PortEnd[], poolMinMultiplyAdds = 1e4) {
       replies.push(r);
       if (terminal(r.id)(r)) waiting.get(r.id)?.();
     },
-    { pool: () => pool, poolMinMultiplyAdds, now: () => 0 },
+    { pool: () => pool, poolMinMultiplyAdds, now: () => 0, beatMs },
   );
   const ended = (id: number) => new Promise<void>((resolve) => waiting.set(id, resolve));
   return { pool, replies, handle, ended };
@@ -83,7 +83,7 @@ describe('A and B side by side on the pool', () => {
     const done = ended(1);
     handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
     await done;
-    const labels = replies.map(label);
+    const labels = replies.filter((r) => r.type !== 'beat').map(label);
     expect(labels.filter((l) => l.endsWith(' a') || l.includes(' a '))).toEqual(sideLabels('a', 5));
     expect(labels.filter((l) => l.endsWith(' b') || l.includes(' b '))).toEqual(sideLabels('b', 5));
     expect(labels.at(-1)).toBe('done');
@@ -105,7 +105,7 @@ describe('A and B side by side on the pool', () => {
     const done = ended(1);
     handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
     await done;
-    expect(replies.map(label)).toEqual([...sideLabels('a', 4), ...sideLabels('b', 4), 'done']);
+    expect(replies.filter((r) => r.type !== 'beat').map(label)).toEqual([...sideLabels('a', 4), ...sideLabels('b', 4), 'done']);
     ends.forEach((e) => e.close());
   });
 
@@ -136,12 +136,15 @@ describe('A and B side by side on the pool', () => {
   it('a run superseding a side-by-side comparison gets the workers cleanly; a cancel is said once', async () => {
     const ends = [portEndpoint(), portEndpoint()];
     const { replies, handle, ended } = handlerOn(ends);
-    const a = config({ net: 'mlp', depth: 20, width: 64, input: [64], n: 64, seed: 'first' });
+    const a = config({ net: 'mlp', depth: 30, width: 128, input: [128], n: 128, seed: 'first' });
     const b = { ...a, init: 'lecun_normal' as const };
     const second = config({ net: 'mlp', depth: 6, width: 48, input: [32], n: 80, nets: 2, seed: 'second' });
-    const first = ended(1);
+    /** Resolves once both sides of run `id` have a layer computed. */
+    const underWay = async (id: number) => {
+      while (!(['a', 'b'] as const).every((side) => replies.some((r) => r.id === id && r.type === 'forward' && r.side === side))) await new Promise((r) => setImmediate(r));
+    };
     handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
-    await new Promise((r) => setTimeout(r, 20));
+    await underWay(1);
     const done = ended(2);
     handle({ type: 'run', id: 2, runs: [{ side: 'a', config: second }, { side: 'b', config: { ...second, init: 'lecun_normal' } }] });
     await done;
@@ -153,12 +156,33 @@ describe('A and B side by side on the pool', () => {
     expect(JSON.stringify(layersOf(replies, 2, 'a').map((l) => ({ ...l, gradient: undefined })))).toBe(JSON.stringify(runAll(second).layers.map((l) => ({ ...l, gradient: undefined }))));
     const third = ended(3);
     handle({ type: 'run', id: 3, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
-    await new Promise((r) => setTimeout(r, 20));
+    await underWay(3);
     handle({ type: 'cancel', id: 3 });
     await third;
     await new Promise((r) => setTimeout(r, 50));
     expect(replies.filter((r) => r.id === 3 && r.type === 'cancelled').length).toBe(1);
-    void first;
+    ends.forEach((e) => e.close());
+  });
+
+  it('beats while the engine worker waits on its pool, the last one marked, all before done; none in its own thread', async () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    const beatsOf = (replies: Reply[], id: number) => replies.flatMap((r, i) => (r.id === id && r.type === 'beat' ? [{ i, last: r.last === true }] : []));
+    for (const [poolMin, pooled] of [[1e4, true], [1e12, false]] as const) {
+      const { replies, handle, ended } = handlerOn(ends, poolMin, 2);
+      const a = config({ net: 'mlp', depth: 30, width: 64, input: [64], n: 96, seed: 'beats' });
+      const done = ended(1);
+      handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: { ...a, init: 'lecun_normal' } }] });
+      await done;
+      const beats = beatsOf(replies, 1);
+      if (!pooled) {
+        expect(beats).toEqual([]);
+        continue;
+      }
+      expect(beats.length).toBeGreaterThan(1);
+      expect(beats.filter((b) => b.last)).toEqual([beats.at(-1)]);
+      expect(replies.at(-1)).toMatchObject({ type: 'done', id: 1 });
+      expect(beats.at(-1)!.i).toBe(replies.length - 2);
+    }
     ends.forEach((e) => e.close());
   });
 });
