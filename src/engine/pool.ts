@@ -332,6 +332,14 @@ export class ShardPool {
     return run;
   }
 
+  /** Fails every worker with `error` (the pool is being replaced): whatever is waited for is rejected, and nothing more is sent. */
+  close(error: Error): void {
+    this.endpoints.forEach((_, i) => {
+      this.failed[i] ??= error;
+      this.drop(i, error);
+    });
+  }
+
   /** Sends one request to worker `i` and resolves with its answer. */
   request(i: number, make: (seq: number) => ShardRequest): Promise<unknown> {
     const failed = this.failed[i];
@@ -387,17 +395,25 @@ export class ShardPool {
   }
 }
 
+/** What `simulatePooled` watches to stop: an AbortSignal, or anything with `aborted` (then read between steps only). */
+export interface RunSignal {
+  readonly aborted: boolean;
+  addEventListener?(type: 'abort', listener: () => void): void;
+  removeEventListener?(type: 'abort', listener: () => void): void;
+}
+
 /**
  * Runs a validated configuration on the pool (on as many of `workers`, by default all of its
  * workers, as the run has cells to share), yielding the events of `simulate` in the same order and
  * returning the same result. Once `signal` is aborted no further request is sent (a newer run may
  * already have given the workers other shards): the generator throws PoolRunAborted instead, as it
- * does when a newer run began on one of its workers.
+ * does when a newer run began on one of its workers. An AbortSignal stops the run at once, even
+ * while it waits for the workers: they are told to drop it, and what it waits for is rejected.
  */
 export async function* simulatePooled(
   c: RunConfig,
   pool: ShardPool,
-  signal?: { readonly aborted: boolean },
+  signal?: RunSignal,
   workers: readonly number[] = pool.endpoints.map((_, i) => i),
 ): AsyncGenerator<EngineEvent, RunResult, void> {
   const plan = planShards(c, workers.length);
@@ -417,6 +433,8 @@ export async function* simulatePooled(
   // The workers compute on their own once started: a run left before its end (stopped, failed or
   // no longer iterated) tells them to drop it, so that they do not finish it for nobody.
   let finished = false;
+  const abort = () => pool.stop(run);
+  signal?.addEventListener?.('abort', abort);
   try {
     await Promise.all(ids.map((i, index) => pool.request(i, (seq) => ({ type: 'init', seq, run, config: c, plan, index }))));
     const steps = coordinate(c);
@@ -438,6 +456,7 @@ export async function* simulatePooled(
       }
     }
   } finally {
+    signal?.removeEventListener?.('abort', abort);
     if (!finished) pool.stop(run);
   }
 }

@@ -19,8 +19,8 @@ export type CrashMode = Extract<Request, { type: 'crash' }>['mode'];
 /** Options of `createEngineClient`. */
 export interface EngineClientOptions {
   /**
-   * Longest wait in ms for the next reply of a running run before its worker counts as dead (a
-   * worker that `close()`d itself fires no event). A number, or a function of the run;
+   * Longest wait in ms for the next reply (beats aside) of a running run before its worker counts
+   * as dead (a worker that `close()`d itself fires no event). A number, or a function of the run;
    * `stallBudget` by default. `Infinity` turns the watchdog off.
    */
   stallMs?: number | ((runs: RunList) => number);
@@ -124,6 +124,11 @@ export const ACCEPT_MS = 3000;
  */
 export const LIVENESS_MS = 6 * BEAT_MS;
 
+/** True in a page that is not shown (a background tab); false where there is no document. */
+function pageHidden(): boolean {
+  return typeof document !== 'undefined' && document.visibilityState === 'hidden';
+}
+
 function isTerminal(reply: Reply): boolean {
   return reply.type === 'done' || reply.type === 'cancelled' || reply.type === 'error';
 }
@@ -200,22 +205,21 @@ export function createEngineClient(
     livenessTimer = undefined;
   }
 
-  /** Faults worker `w` unless it replies within LIVENESS_MS (re-armed by each of its replies while set). */
+  /**
+   * Faults worker `w` unless it replies within LIVENESS_MS (re-armed by each of its replies while
+   * set). The last BEAT_MS of it is a grace: this page may have been busy or suspended (a frozen
+   * background tab) with the worker's replies queued, and they get a turn before anything is
+   * judged. A hidden page is not judged at all (its worker's timers may be throttled): there the
+   * stall watchdog alone watches.
+   */
   function armLiveness(w: Worker): void {
     stopLiveness();
-    let due = now() + LIVENESS_MS;
-    const check = () => {
-      // Fired far too late: this page was suspended (a frozen background tab), and the worker's
-      // replies queued meanwhile have not been read yet. Give them their turn first.
-      if (now() - due > LIVENESS_MS) {
-        due = now() + LIVENESS_MS;
-        livenessTimer = setTimeout(check, LIVENESS_MS);
-        return;
-      }
+    const judge = () => {
+      if (pageHidden()) return void (livenessTimer = setTimeout(judge, LIVENESS_MS));
       livenessTimer = undefined;
       fault(w, `The engine worker stopped answering (no reply for ${Math.round(LIVENESS_MS / 1000)} s)`);
     };
-    livenessTimer = setTimeout(check, LIVENESS_MS);
+    livenessTimer = setTimeout(() => (livenessTimer = setTimeout(judge, BEAT_MS)), LIVENESS_MS - BEAT_MS);
   }
 
   /** Terminates the live worker, whatever it is doing; the next run or retry makes a fresh one. */
@@ -288,7 +292,7 @@ export function createEngineClient(
       } else if (livenessTimer !== undefined) armLiveness(w);
       return;
     }
-    // Any reply, even a stale one, shows the worker alive.
+    // Any other reply, even a stale one, shows the worker alive.
     armWatchdog(olderRunMs + stallMs);
     if (livenessTimer !== undefined) armLiveness(w);
     if (reply.id !== currentId || reply.type === 'accepted') return;
@@ -331,10 +335,6 @@ export function createEngineClient(
     return true;
   }
 
-  /**
-   * In `ms`, unless the worker has answered run `id` by then: terminates it and sends `id` to a
-   * fresh worker. Nothing of `id` has reached the listener yet, so it starts there from the start.
-   */
   /** Terminates the live worker and sends the current run `id` to a fresh one, if `id` is still current. */
   function resendToFreshWorker(id: number, runs: RunList): void {
     if (!active || currentId !== id || disposed) return;
@@ -345,6 +345,10 @@ export function createEngineClient(
     armWatchdog(stallMs);
   }
 
+  /**
+   * In `ms`, unless the worker has answered run `id` by then: terminates it and sends `id` to a
+   * fresh worker. Nothing of `id` has reached the listener yet, so it starts there from the start.
+   */
   function armSupersede(id: number, runs: RunList, ms: number): void {
     stopSupersedeTimer();
     if (!Number.isFinite(supersedeMs)) return;

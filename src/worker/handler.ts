@@ -4,7 +4,7 @@
  * loop a turn between events, so that a newer `run` or a `cancel` is seen between two layers.
  */
 import type { Kernels } from '../engine/kernels';
-import { PoolRunAborted, simulatePooled, type ShardPool } from '../engine/pool';
+import { simulatePooled, type ShardPool } from '../engine/pool';
 import { layerShapes, runCost } from '../engine/schema';
 import { planShards } from '../engine/shard';
 import { simulate, type EngineEvent } from '../engine/simulate';
@@ -128,15 +128,16 @@ const EXTRA_WORKER_SPEED = 0.7;
 /**
  * Whether runs finish sooner side by side (the pool shared out by `splitWorkers`) than one after
  * the other on the whole pool, with a run's time on k workers taken as its multiply-adds over
- * 1 + EXTRA_WORKER_SPEED (k - 1). Two workers and two runs: side by side while the shorter has at
- * least 70% of the longer's multiply-adds (A and B of a comparison mostly have the same).
+ * 1 + EXTRA_WORKER_SPEED (k' - 1), k' = usable(r, k) the workers run r can use of k (it has
+ * cells for so many). Two workers and two runs: side by side while the shorter has at least 70%
+ * of the longer's multiply-adds (A and B of a comparison mostly have the same).
  */
-export function sideBySideIsFaster(size: number, costs: number[]): boolean {
+export function sideBySideIsFaster(size: number, costs: number[], usable: (run: number, workers: number) => number = (_, k) => k): boolean {
   if (size < costs.length) return false;
-  const speed = (k: number) => 1 + EXTRA_WORKER_SPEED * (k - 1);
+  const time = (r: number, k: number) => costs[r] / (1 + EXTRA_WORKER_SPEED * (Math.max(1, usable(r, k)) - 1));
   const split = splitWorkers(size, costs);
-  const together = Math.max(...costs.map((c, r) => c / speed(split[r].length)));
-  const inTurn = costs.reduce((sum, c) => sum + c / speed(size), 0);
+  const together = Math.max(...costs.map((_, r) => time(r, split[r].length)));
+  const inTurn = costs.reduce((sum, _, r) => sum + time(r, size), 0);
   return together <= inTurn;
 }
 
@@ -159,7 +160,8 @@ export function splitWorkers(size: number, costs: number[]): number[][] {
 }
 
 /**
- * Creates the worker's message handler. Replies go to `post` in the order of `Reply`; the latest
+ * Creates the worker's message handler. Replies go to `post` in the order of `Reply` (the sides'
+ * interleaved when they run side by side); the latest
  * `run` wins: an older run stops silently at its next check, a cancelled one posts `cancelled`, an
  * engine exception posts `error` for its id and leaves the handler ready for the next run.
  */
@@ -217,11 +219,13 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
     const pooled = (run: RunSpec) => runCost(run.config).multiplyAdds / Math.max(1, layerShapes(run.config).length) >= poolMin;
     try {
       const pool = runs.some(pooled) ? poolFor() : null;
-      if (pool && runs.length === 2 && runs.every(pooled) && sideBySideIsFaster(pool.size, runs.map((run) => runCost(run.config).multiplyAdds))) {
+      const costs = runs.map((run) => runCost(run.config).multiplyAdds);
+      const usable = (r: number, k: number) => planShards(runs[r].config, k).length;
+      if (pool && runs.length === 2 && runs.every(pooled) && sideBySideIsFaster(pool.size, costs, usable)) {
         // A and B side by side, each on its own workers: no run waits for the other, and fewer
         // workers per run exchange fewer weights. The sides' events interleave, each in its order.
-        const split = splitWorkers(pool.size, runs.map((run) => runCost(run.config).multiplyAdds));
-        workers = runs.reduce((sum, run, r) => sum + planShards(run.config, split[r].length).length, 0);
+        const split = splitWorkers(pool.size, costs);
+        workers = split.reduce((sum, ids, r) => sum + usable(r, ids.length), 0);
         const stopBeats = beating(job);
         try {
           await sideBySide(runs, split, pool, job, stopped);
@@ -263,8 +267,8 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
       }
       post({ type: 'done', id, ms: now() - started, workers });
     } catch (error) {
-      // Stopped while waiting for the pool; a newer run has the workers now.
-      if (error instanceof PoolRunAborted && stopped()) return;
+      // Stopped while waiting for the pool (a newer run has the workers now, or replaced them).
+      if (stopped()) return;
       if (error instanceof SideError) post({ type: 'error', id, message: `Engine error in ${error.side.toUpperCase()}: ${messageOf(error.error)}` });
       else post({ type: 'error', id, message: `Engine error in ${side.toUpperCase()}: ${messageOf(error)}` });
     } finally {
@@ -279,20 +283,29 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
    */
   async function sideBySide(runs: RunSpec[], split: number[][], pool: ShardPool, job: Job, stopped: () => boolean): Promise<void> {
     let failure: SideError | null = null;
-    const halt = { get aborted() { return job.controller.signal.aborted || failure !== null; } };
-    await Promise.all(
-      runs.map(async (run, r) => {
-        try {
-          for await (const event of simulatePooled(run.config, pool, halt, split[r])) {
-            if (stopped() || failure) return;
-            post(toReply(event, job.id, run.side));
+    // Pulled by the job's own switch or by the first failure: the other side stops at once, even
+    // while it waits for its workers.
+    const halt = new AbortController();
+    const follow = () => halt.abort();
+    job.controller.signal.addEventListener('abort', follow);
+    try {
+      await Promise.all(
+        runs.map(async (run, r) => {
+          try {
+            for await (const event of simulatePooled(run.config, pool, halt.signal, split[r])) {
+              if (stopped() || failure) return;
+              post(toReply(event, job.id, run.side));
+            }
+          } catch (error) {
+            if (halt.signal.aborted) return;
+            failure = new SideError(run.side, error);
+            halt.abort();
           }
-        } catch (error) {
-          if (error instanceof PoolRunAborted && halt.aborted) return;
-          failure ??= new SideError(run.side, error);
-        }
-      }),
-    );
+        }),
+      );
+    } finally {
+      job.controller.signal.removeEventListener('abort', follow);
+    }
     if (failure && !stopped()) throw failure;
   }
 

@@ -63,6 +63,8 @@ export function lazyPool(size: number, make: () => WorkerLike = defaultShardWork
   let workers: WorkerLike[] = [];
   let pool: ShardPool | null = null;
   const dispose = () => {
+    // A terminated worker says nothing more: what is still waited for from it fails now.
+    pool?.close(new Error('the pool of workers was replaced'));
     for (const w of workers) w.terminate();
     workers = [];
     pool = null;

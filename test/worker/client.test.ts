@@ -821,20 +821,37 @@ describe('beats of a worker waiting on its pool, on a fake clock', () => {
     expect(t.replies.map((r) => r.type)).toEqual(['forward', 'done']);
   });
 
-  it('a timer that fires far too late (this page was suspended) first lets the queued replies in', async () => {
+  it('a page busy or frozen past the wait gives the replies queued meanwhile a turn before judging', () => {
     const t = manual(60_000);
     t.client.run(runA);
     t.worker.emit(beat(1));
-    // The page is frozen for 20 s: its clock moves, its timers and messages wait.
-    t.jump(20_000);
-    t.advance(6000);
+    // Frozen for 8 s, timers and messages alike: on resume the overdue timer runs first...
+    t.advance(5000);
     expect(t.worker.terminated).toBe(false);
-    // The beats that queued up meanwhile arrive; then a real silence is caught.
+    // ...and the beats that queued up meanwhile are read within the grace.
     t.worker.emit(beat(1));
     t.advance(5900);
     expect(t.worker.terminated).toBe(false);
     t.advance(200);
     expect(t.worker.terminated).toBe(true);
+  });
+
+  it('a hidden page is not judged by beats (its worker may be throttled): the stall watchdog alone watches', () => {
+    const doc = { visibilityState: 'hidden' };
+    vi.stubGlobal('document', doc);
+    try {
+      const t = manual(30_000);
+      t.client.run(runA);
+      t.worker.emit(beat(1));
+      t.advance(20_000);
+      expect(t.worker.terminated).toBe(false);
+      // Shown again: silence is judged again within the wait.
+      doc.visibilityState = 'visible';
+      t.advance(6000);
+      expect(t.worker.terminated).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it("a newer run does not inherit the older one's wait: it waits for beats of its own", () => {

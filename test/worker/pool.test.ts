@@ -105,6 +105,23 @@ describe('the worker pool', () => {
     ends.forEach((e) => e.close());
   });
 
+  it('close fails what is waited for from every worker with its error, and whatever is asked after it', async () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    const pool = new ShardPool(ends.map((e) => e.endpoint));
+    const c = config({ net: 'mlp', depth: 30, width: 64, input: [64], n: 64 });
+    const it = simulatePooled(c, pool);
+    await it.next();
+    // Both workers go silent, as terminated ones do; close is all that can end the wait.
+    ends.forEach((e) => e.close());
+    const rest = (async () => {
+      for (;;) if ((await it.next()).done) break;
+    })();
+    pool.close(new Error('the pool of workers was replaced'));
+    await expect(rest).rejects.toThrow('the pool of workers was replaced');
+    expect(pool.broken).toBe(true);
+    await expect(pool.request(0, (seq) => ({ type: 'call', seq, run: 1, call: { op: 'input2', params: null as never } }))).rejects.toThrow('the pool of workers was replaced');
+  });
+
   it('an exception inside a shard is an error reply for its call, not a dead worker', async () => {
     const end = portEndpoint();
     const pool = new ShardPool([end.endpoint]);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PoolRunAborted, ShardPool, simulatePooled } from '../../src/engine/pool';
 import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
 import { runAll } from '../../src/engine/simulate';
@@ -29,6 +29,60 @@ function handlerOn(ends: PortEnd[], poolMinMultiplyAdds = 1e4, beatMs?: number) 
 const layersOf = (replies: Reply[], id: number, side: 'a' | 'b') => replies.flatMap((r) => (r.id === id && r.type === 'forward' && r.side === side ? [r.layer] : []));
 const gradientsOf = (replies: Reply[], id: number, side: 'a' | 'b') => replies.flatMap((r) => (r.id === id && r.type === 'backward' && r.side === side ? [r.gradient] : []));
 
+/**
+ * A handler (beats every 5 ms) over a pool that, once broken, is replaced by a new one without being
+ * closed, as only the runs themselves may then stop; `intervals` are those made and not cleared.
+ */
+function replacingPool() {
+  const intervals = new Set<unknown>();
+  const realSet = globalThis.setInterval;
+  const realClear = globalThis.clearInterval;
+  vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms?: number) => {
+    const id = realSet(fn, ms);
+    intervals.add(id);
+    return id;
+  }) as typeof setInterval);
+  vi.spyOn(globalThis, 'clearInterval').mockImplementation(((id: Parameters<typeof clearInterval>[0]) => {
+    intervals.delete(id);
+    realClear(id);
+  }) as typeof clearInterval);
+  const made: PortEnd[] = [];
+  const fresh = () => {
+    const ends = [portEndpoint(), portEndpoint()];
+    made.push(...ends);
+    return ends;
+  };
+  const t = { ends: fresh(), replies: [] as Reply[], intervals };
+  let pool = new ShardPool(t.ends.map((e) => e.endpoint));
+  const get = () => {
+    if (pool.broken) {
+      t.ends = fresh();
+      pool = new ShardPool(t.ends.map((e) => e.endpoint));
+    }
+    return pool;
+  };
+  const waiting = new Map<number, () => void>();
+  const handle = createHandler(
+    (r) => {
+      t.replies.push(r);
+      if (terminal(r.id)(r)) waiting.get(r.id)?.();
+    },
+    { pool: get, poolMinMultiplyAdds: 1e4, now: () => 0, beatMs: 5 },
+  );
+  return Object.assign(t, {
+    handle,
+    ended: (id: number) => new Promise<void>((resolve) => waiting.set(id, resolve)),
+    /** Resolves once both sides of run `id` have a layer computed. */
+    underWay: async (id: number) => {
+      while (!(['a', 'b'] as const).every((side) => t.replies.some((r) => r.id === id && r.type === 'forward' && r.side === side))) await new Promise((r) => setImmediate(r));
+    },
+    close() {
+      made.forEach((e) => e.close());
+      vi.restoreAllMocks();
+    },
+  });
+}
+
 describe('A and B side by side on the pool', () => {
   it('splits the workers in proportion to the multiply-adds, at least one each', () => {
     expect(splitWorkers(2, [5, 5])).toEqual([[0], [1]]);
@@ -45,6 +99,8 @@ describe('A and B side by side on the pool', () => {
     expect(sideBySideIsFaster(8, [1, 1])).toBe(true);
     expect(sideBySideIsFaster(3, [1, 0.1])).toBe(false);
     expect(sideBySideIsFaster(1, [1, 1])).toBe(false);
+    // A run with cells for one worker only gains nothing from the second one in turn.
+    expect(sideBySideIsFaster(2, [1, 0.5], (r, k) => (r === 1 ? 1 : k))).toBe(true);
   });
 
   it('two runs at once on disjoint workers each give simulate\'s numbers', async () => {
@@ -100,8 +156,9 @@ describe('A and B side by side on the pool', () => {
   it('a comparison of unequal runs on two workers goes one after the other, each on both', async () => {
     const ends = [portEndpoint(), portEndpoint()];
     const { replies, handle, ended } = handlerOn(ends);
-    const a = config({ net: 'mlp', depth: 4, width: 64, input: [64], n: 64, seed: 'big' });
-    const b = { ...a, n: 32 };
+    // B has half of A's multiply-adds, and cells for both workers (32 samples a cell).
+    const a = config({ net: 'mlp', depth: 4, width: 64, input: [64], n: 128, seed: 'big' });
+    const b = { ...a, n: 64 };
     const done = ended(1);
     handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
     await done;
@@ -165,24 +222,76 @@ describe('A and B side by side on the pool', () => {
   });
 
   it('beats while the engine worker waits on its pool, the last one marked, all before done; none in its own thread', async () => {
-    const ends = [portEndpoint(), portEndpoint()];
     const beatsOf = (replies: Reply[], id: number) => replies.flatMap((r, i) => (r.id === id && r.type === 'beat' ? [{ i, last: r.last === true }] : []));
     for (const [poolMin, pooled] of [[1e4, true], [1e12, false]] as const) {
+      const ends = [portEndpoint(), portEndpoint()];
       const { replies, handle, ended } = handlerOn(ends, poolMin, 2);
       const a = config({ net: 'mlp', depth: 30, width: 64, input: [64], n: 96, seed: 'beats' });
       const done = ended(1);
       handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: { ...a, init: 'lecun_normal' } }] });
       await done;
       const beats = beatsOf(replies, 1);
-      if (!pooled) {
-        expect(beats).toEqual([]);
-        continue;
+      if (!pooled) expect(beats).toEqual([]);
+      else {
+        expect(beats.length).toBeGreaterThan(1);
+        expect(beats.filter((b) => b.last)).toEqual([beats.at(-1)]);
+        expect(replies.at(-1)).toMatchObject({ type: 'done', id: 1 });
+        expect(beats.at(-1)!.i).toBe(replies.length - 2);
       }
-      expect(beats.length).toBeGreaterThan(1);
-      expect(beats.filter((b) => b.last)).toEqual([beats.at(-1)]);
-      expect(replies.at(-1)).toMatchObject({ type: 'done', id: 1 });
-      expect(beats.at(-1)!.i).toBe(replies.length - 2);
+      ends.forEach((e) => e.close());
     }
-    ends.forEach((e) => e.close());
+  });
+
+  it('a pool worker that dies mid-comparison: its side is named at once, the other stops, and a run on a new pool leaves nothing running', async () => {
+    const t = replacingPool();
+    try {
+      const a = config({ net: 'mlp', depth: 30, width: 128, input: [128], n: 128, seed: 'dies' });
+      const runs = [{ side: 'a' as const, config: a }, { side: 'b' as const, config: { ...a, init: 'lecun_normal' as const } }];
+      const failed = t.ended(1);
+      t.handle({ type: 'run', id: 1, runs });
+      await t.underWay(1);
+      // A's worker fails; B's goes silent (as a terminated worker does): B must not wait for it.
+      t.ends[0].fail('a pool worker failed: gone');
+      t.ends[1].close();
+      await failed;
+      expect(t.replies.filter((r) => r.id === 1 && r.type === 'error')).toEqual([{ type: 'error', id: 1, message: 'Engine error in A: a pool worker failed: gone' }]);
+      // B stopped with it: nothing of run 1 follows the error, and no beat is left going.
+      const after = t.replies.length;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(t.replies.slice(after).filter((r) => r.id === 1)).toEqual([]);
+      expect(t.intervals.size).toBe(0);
+      // The next comparison gets a new pool and completes.
+      const next = t.ended(2);
+      t.handle({ type: 'run', id: 2, runs });
+      await next;
+      expect(t.replies.at(-1)).toMatchObject({ type: 'done', id: 2 });
+      expect(JSON.stringify(layersOf(t.replies, 2, 'b').map((l) => ({ ...l, gradient: undefined })))).toBe(
+        JSON.stringify(runAll(validateRun(runs[1].config).config).layers.map((l) => ({ ...l, gradient: undefined }))),
+      );
+      expect(t.intervals.size).toBe(0);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a comparison superseded right after a pool worker died leaves nothing waiting on the old pool', async () => {
+    const t = replacingPool();
+    try {
+      const a = config({ net: 'mlp', depth: 30, width: 128, input: [128], n: 128, seed: 'dies' });
+      const runs = [{ side: 'a' as const, config: a }, { side: 'b' as const, config: { ...a, init: 'lecun_normal' as const } }];
+      t.handle({ type: 'run', id: 1, runs });
+      await t.underWay(1);
+      // A's worker dies and B's goes silent, and a new run comes before anything else of run 1 is read.
+      t.ends[0].fail('a pool worker failed: gone');
+      t.ends[1].close();
+      const next = t.ended(2);
+      t.handle({ type: 'run', id: 2, runs });
+      await next;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(t.replies.at(-1)).toMatchObject({ type: 'done', id: 2 });
+      expect(t.intervals.size).toBe(0);
+    } finally {
+      t.close();
+    }
   });
 });
