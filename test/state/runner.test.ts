@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StoreApi } from 'zustand/vanilla';
-import { startRunner, type StartedRunner } from '../../src/state/runner';
+import { PROGRESS_MS, startRunner, type StartedRunner } from '../../src/state/runner';
+import { decode } from '../../src/link/codec';
+import { layerShapes, runCost, validateRun } from '../../src/engine/schema';
 import { createAppStore, type AppState } from '../../src/state/store';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
@@ -134,5 +136,68 @@ describe('the runner and a crashing worker', () => {
     runner.dispose();
     expect(runner.crash('exit')).toBe(false);
     expect(workers).toHaveLength(1);
+  });
+});
+
+describe('the runner applies replies in batches', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A worker the test speaks for; `emit` delivers a reply at once. */
+  class ManualWorker extends EventTarget {
+    readonly received: Request[] = [];
+    postMessage(request: Request): void {
+      this.received.push(structuredClone(request));
+    }
+    terminate(): void {}
+    emit(reply: Reply): void {
+      this.dispatchEvent(new MessageEvent('message', { data: reply }));
+    }
+  }
+
+  it('while a run is in progress at most once per PROGRESS_MS; its start, first layer and end at the next frame', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+    expect(PROGRESS_MS).toBe(100);
+    const store = createAppStore(LINK);
+    const worker = new ManualWorker();
+    const runner = startRunner(store, () => worker as unknown as Worker, 0);
+    running.push(runner);
+    const updates: { at: number; done: number; state: string }[] = [];
+    store.subscribe((s, p) => {
+      if (s.run !== p.run) updates.push({ at: performance.now(), done: s.run.done, state: s.run.state });
+    });
+    const run = worker.received.find((q) => q.type === 'run')!;
+    const id = run.type === 'run' ? run.id : 0;
+    const { config, problems } = validateRun(decode(LINK).config.a);
+    expect(problems).toEqual([]);
+    const shapes = layerShapes(config);
+    const layer = (index: number) => ({ index }) as never;
+    updates.length = 0;
+    worker.emit({ type: 'accepted', id });
+    worker.emit({ type: 'start', id, side: 'a', config, cost: runCost(config), shapes, theory: [], input: null as never });
+    vi.advanceTimersByTime(16);
+    worker.emit({ type: 'forward', id, side: 'a', layer: layer(1) });
+    vi.advanceTimersByTime(16);
+    // The first layer is shown at the next frame.
+    expect(updates.at(-1)).toMatchObject({ done: 1 });
+    const shownFirst = updates.length;
+    // The other layers, one every 5 ms: shown in batches at least PROGRESS_MS apart.
+    for (let l = 2; l <= shapes.length; l++) {
+      vi.advanceTimersByTime(5);
+      worker.emit({ type: 'forward', id, side: 'a', layer: layer(l) });
+    }
+    for (let l = shapes.length; l >= 1; l--) {
+      vi.advanceTimersByTime(5);
+      worker.emit({ type: 'backward', id, side: 'a', index: l, gradient: { meanSquare: 1, weightMeanSquare: 1 } });
+    }
+    const progress = updates.slice(shownFirst);
+    for (let k = 1; k < progress.length; k++) expect(progress[k].at - progress[k - 1].at).toBeGreaterThanOrEqual(PROGRESS_MS);
+    // The end is applied at the next frame, with everything before it.
+    worker.emit({ type: 'done', id, ms: 1 });
+    vi.advanceTimersByTime(16);
+    expect(updates.at(-1)).toMatchObject({ state: 'done', done: 2 * shapes.length });
+    // 2 x 6 layers in 60 ms: the start, the first layer, at most one batch in between, the end.
+    expect(updates.length).toBeLessThanOrEqual(4);
   });
 });
