@@ -54,13 +54,14 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
   let framed = false;
   let waiting: ReturnType<typeof setTimeout> | null = null;
   let flushedAt = -Infinity;
+  let disposed = false;
   const flush = () => {
     framed = false;
     if (waiting) clearTimeout(waiting);
     waiting = null;
     const batch = queue;
     queue = [];
-    if (!batch.length) return;
+    if (!batch.length || disposed) return;
     flushedAt = performance.now();
     store.getState().receiveAll(batch);
   };
@@ -111,6 +112,7 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
       return client.crash(mode);
     },
     dispose() {
+      disposed = true;
       if (timer) clearTimeout(timer);
       if (waiting) clearTimeout(waiting);
       unsubscribe();

@@ -127,27 +127,37 @@ describe('the app in Chromium', () => {
       const { page, errors } = await openPage(app, link);
       await waitDone(page, 600_000);
       const before = await tableRows(page);
-      // Timed inside the page, from the select's change event to the DOM mutations that show the
-      // first layer's new numbers and the run's end: Playwright's polling would add up to 0.5 s.
+      // Timed inside the page (Playwright's polling would add up to 0.5 s): from the select's change
+      // event to the frame after the DOM mutations that show the first layer's new numbers, and
+      // the run's end, were painted (a task queued from the next animation frame runs after it).
       await page.evaluate((cell) => {
         const w = window as unknown as { __timing: { change?: number; first?: number; last?: number } };
         w.__timing = {};
         const select = [...document.querySelectorAll('label')].find((l) => l.textContent?.trim() === 'Initializer')?.control;
         select?.addEventListener('change', () => (w.__timing.change = performance.now()), { once: true });
+        let seenFirst = false;
+        let seenLast = false;
+        const painted = (key: 'first' | 'last') => requestAnimationFrame(() => setTimeout(() => (w.__timing[key] = performance.now())));
         new MutationObserver(() => {
-          const t = w.__timing;
-          if (t.change === undefined) return;
+          if (w.__timing.change === undefined) return;
           const table = [...document.querySelectorAll('table')].find((x) => x.caption?.textContent?.trim() === 'Per-layer statistics');
           const row = table?.querySelector('tbody tr');
           const text = row ? (row.querySelectorAll('th, td')[3]?.textContent ?? '').trim() : cell;
-          if (t.first === undefined && text !== cell) t.first = performance.now();
-          if (t.last === undefined && document.querySelector('[data-testid="run-done"]') && document.querySelector('progress') === null && t.first !== undefined) t.last = performance.now();
+          if (!seenFirst && text !== cell) {
+            seenFirst = true;
+            painted('first');
+          }
+          if (seenFirst && !seenLast && document.querySelector('[data-testid="run-done"]') && document.querySelector('progress') === null) {
+            seenLast = true;
+            painted('last');
+          }
         }).observe(document.body, { subtree: true, childList: true, characterData: true });
       }, before[0][3]);
       // The control change: LeCun normal to He normal, the lesson of the first preset.
       await page.getByLabel('Initializer', { exact: true }).selectOption({ label: 'HeNormal(scale, fan_option)' });
       await expect.poll(() => tableRows(page).then((rows) => rows[0][3]), { timeout: 600_000, interval: 20 }).not.toBe(before[0][3]);
       await waitDone(page, 600_000);
+      await expect.poll(() => page.evaluate(() => (window as unknown as { __timing: { last?: number } }).__timing.last)).toBeDefined();
       const t = await page.evaluate(() => (window as unknown as { __timing: { change?: number; first?: number; last?: number } }).__timing);
       expect(t.change, 'the change event was seen').toBeDefined();
       expect(t.first, 'the first layer was seen').toBeDefined();

@@ -58,7 +58,7 @@ describe('stress', () => {
     console.log(`stress: 50 changes made and applied in ${elapsed.toFixed(0)} ms (the last was due at 4900 ms); latest change ${latest.toFixed(0)} ms after its time; longest main-thread task ${longest.toFixed(0)} ms`);
     expect(elapsed).toBeLessThan(5000);
     // A change redraws only the controls that show the changed keys (4-5 ms); runs started between
-    // changes redraw the charts once a frame. The page never blocks for a second, and it ends on
+    // changes redraw the charts at their start, first layer and end, and at most every 100 ms between. The page never blocks for a second, and it ends on
     // exactly the final link's numbers.
     expect(longest).toBeLessThan(1000);
     // The hash is written on every edit; the last change's run starts only after the runner's

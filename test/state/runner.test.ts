@@ -9,7 +9,7 @@ import type { Reply, Request } from '../../src/worker/protocol';
 
 /**
  * A Worker running the real handler in this thread, its replies `GAP_MS` apart so that a run lasts
- * several of the runner's 16 ms batches. Crash 'throw' fires `error`, as a real worker's uncaught
+ * several of the runner's batches. Crash 'throw' fires `error`, as a real worker's uncaught
  * exception does (the handler's own throw would be an uncaught exception of this test process).
  */
 class InProcessWorker extends EventTarget {
@@ -156,48 +156,68 @@ describe('the runner applies replies in batches', () => {
     }
   }
 
-  it('while a run is in progress at most once per PROGRESS_MS; its start, first layer and end at the next frame', () => {
+  /** A runner over a manual worker on a fake clock, the store's run updates, and replies to send. */
+  function manualRun() {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
-    expect(PROGRESS_MS).toBe(100);
     const store = createAppStore(LINK);
     const worker = new ManualWorker();
     const runner = startRunner(store, () => worker as unknown as Worker, 0);
     running.push(runner);
     const updates: { at: number; done: number; state: string }[] = [];
     store.subscribe((s, p) => {
-      if (s.run !== p.run) updates.push({ at: performance.now(), done: s.run.done, state: s.run.state });
+      if (s.run !== p.run || s.results !== p.results) updates.push({ at: performance.now(), done: s.run.done, state: s.run.state });
     });
     const run = worker.received.find((q) => q.type === 'run')!;
     const id = run.type === 'run' ? run.id : 0;
     const { config, problems } = validateRun(decode(LINK).config.a);
     expect(problems).toEqual([]);
     const shapes = layerShapes(config);
-    const layer = (index: number) => ({ index }) as never;
-    updates.length = 0;
-    worker.emit({ type: 'accepted', id });
-    worker.emit({ type: 'start', id, side: 'a', config, cost: runCost(config), shapes, theory: [], input: null as never });
+    const send = (reply: Reply) => worker.emit(reply);
+    const forward = (index: number): Reply => ({ type: 'forward', id, side: 'a', layer: { index } as never });
+    const backward = (index: number): Reply => ({ type: 'backward', id, side: 'a', index, gradient: { meanSquare: 1, weightMeanSquare: 1 } });
+    const start: Reply = { type: 'start', id, side: 'a', config, cost: runCost(config), shapes, theory: [], input: null as never };
+    return { store, updates, id, shapes, send, forward, backward, start };
+  }
+
+  it('while a run is in progress at most once per PROGRESS_MS; its start, first layer and end at the next frame', () => {
+    const t = manualRun();
+    expect(PROGRESS_MS).toBe(100);
+    t.updates.length = 0;
+    t.send({ type: 'accepted', id: t.id });
+    t.send(t.start);
     vi.advanceTimersByTime(16);
-    worker.emit({ type: 'forward', id, side: 'a', layer: layer(1) });
+    // The start is shown at the next frame: the layers' shapes are the run's.
+    expect(t.store.getState().results.a!.shapes).toBe(t.shapes);
+    t.send(t.forward(1));
     vi.advanceTimersByTime(16);
-    // The first layer is shown at the next frame.
-    expect(updates.at(-1)).toMatchObject({ done: 1 });
-    const shownFirst = updates.length;
-    // The other layers, one every 5 ms: shown in batches at least PROGRESS_MS apart.
-    for (let l = 2; l <= shapes.length; l++) {
-      vi.advanceTimersByTime(5);
-      worker.emit({ type: 'forward', id, side: 'a', layer: layer(l) });
+    // So is the first layer.
+    expect(t.updates.at(-1)).toMatchObject({ done: 1 });
+    const shownFirst = t.updates.length;
+    // The other layers, one every 25 ms over about 0.3 s: shown in batches at least PROGRESS_MS apart.
+    for (let l = 2; l <= t.shapes.length; l++) {
+      vi.advanceTimersByTime(25);
+      t.send(t.forward(l));
     }
-    for (let l = shapes.length; l >= 1; l--) {
-      vi.advanceTimersByTime(5);
-      worker.emit({ type: 'backward', id, side: 'a', index: l, gradient: { meanSquare: 1, weightMeanSquare: 1 } });
+    for (let l = t.shapes.length; l >= 1; l--) {
+      vi.advanceTimersByTime(25);
+      t.send(t.backward(l));
     }
-    const progress = updates.slice(shownFirst);
+    const progress = t.updates.slice(shownFirst);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
     for (let k = 1; k < progress.length; k++) expect(progress[k].at - progress[k - 1].at).toBeGreaterThanOrEqual(PROGRESS_MS);
     // The end is applied at the next frame, with everything before it.
-    worker.emit({ type: 'done', id, ms: 1 });
+    t.send({ type: 'done', id: t.id, ms: 1 });
     vi.advanceTimersByTime(16);
-    expect(updates.at(-1)).toMatchObject({ state: 'done', done: 2 * shapes.length });
-    // 2 x 6 layers in 60 ms: the start, the first layer, at most one batch in between, the end.
-    expect(updates.length).toBeLessThanOrEqual(4);
+    expect(t.updates.at(-1)).toMatchObject({ state: 'done', done: 2 * t.shapes.length });
+  });
+
+  it('a reply with nothing after it is applied within PROGRESS_MS and a frame', () => {
+    const t = manualRun();
+    t.send(t.start);
+    t.send(t.forward(1));
+    vi.advanceTimersByTime(16);
+    t.send(t.forward(2));
+    vi.advanceTimersByTime(PROGRESS_MS + 16);
+    expect(t.store.getState().run.done).toBe(2);
   });
 });
