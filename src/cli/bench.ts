@@ -25,7 +25,7 @@ import { drawWeights } from '../engine/initializers';
 import { referenceKernels, type ConvGeometry, type Kernels } from '../engine/kernels';
 import { Stream } from '../engine/rng';
 import { layerShapes, runCost, validateRun, defaultRun, type RunConfig } from '../engine/schema';
-import { simulatePooled, type ShardPool } from '../engine/pool';
+import { simulatePooled, splitWorkers, type ShardPool } from '../engine/pool';
 import { simulate, type RunResult } from '../engine/simulate';
 import { encodeRun } from '../link/codec';
 import { nodePool } from './nodePool';
@@ -717,6 +717,9 @@ export interface PoolRow {
   reps: number;
 }
 
+/** A short run of `c`'s shape (at most 4 layers), to warm a pool's workers up. */
+const warmUpOf = (c: RunConfig) => validateRun({ ...c, depth: Math.min(c.depth, 4) }).config;
+
 async function pooledRun(c: RunConfig, pool: ShardPool, workers?: number[]): Promise<{ ms: number; result: RunResult }> {
   const t0 = performance.now();
   const it = simulatePooled(c, pool, undefined, workers);
@@ -734,7 +737,7 @@ async function poolRows(quick: boolean, log: Log): Promise<PoolRow[]> {
   try {
     for (const spec of quick ? QUICK_RUNS : FULL_RUNS) {
       const { config } = validateRun({ ...defaultRun(), ...spec.request });
-      const warm = validateRun({ ...config, depth: Math.min(config.depth, 4) }).config;
+      const warm = warmUpOf(config);
       const reps = quick ? 1 : 5;
       const times = counts.map(() => [] as number[]);
       const results: string[] = [];
@@ -792,7 +795,9 @@ async function comparisonRows(quick: boolean, log: Log): Promise<ComparisonRow[]
       const inTurn: number[] = [];
       const together: number[] = [];
       let identical = true;
-      await pooledRun(validateRun({ ...a, depth: Math.min(a.depth, 4) }).config, pool);
+      await pooledRun(warmUpOf(a), pool);
+      // The workers the app gives A and B side by side.
+      const [onA, onB] = splitWorkers(2, [runCost(a).multiplyAdds, runCost(b).multiplyAdds]);
       for (let r = 0; r < reps; r++) {
         log(`comparison: ${spec.name}, in turn, run ${r + 1}/${reps}`);
         const t0 = performance.now();
@@ -801,7 +806,7 @@ async function comparisonRows(quick: boolean, log: Log): Promise<ComparisonRow[]
         inTurn.push(performance.now() - t0);
         log(`comparison: ${spec.name}, side by side, run ${r + 1}/${reps}`);
         const t1 = performance.now();
-        const [sa, sb] = await Promise.all([pooledRun(a, pool, [0]), pooledRun(b, pool, [1])]);
+        const [sa, sb] = await Promise.all([pooledRun(a, pool, onA), pooledRun(b, pool, onB)]);
         together.push(performance.now() - t1);
         if (r === 0) identical = JSON.stringify(ra.result) === JSON.stringify(sa.result) && JSON.stringify(rb.result) === JSON.stringify(sb.result);
       }

@@ -395,6 +395,47 @@ export class ShardPool {
   }
 }
 
+/**
+ * What each extra worker adds to a run's speed, as a share of the first one's: two workers ran the
+ * default run 1.3-1.4 times as fast as one and the large run 1.7 times (`npm run bench`). The larger
+ * share is taken: it is the one that favours one run after the other.
+ */
+const EXTRA_WORKER_SPEED = 0.7;
+
+/**
+ * Whether runs finish sooner side by side (the pool shared out by `splitWorkers`) than one after
+ * the other on the whole pool, with a run's time on k workers taken as its multiply-adds over
+ * 1 + EXTRA_WORKER_SPEED (k' - 1), k' = usable(r, k) the workers run r can use of k (it has
+ * cells for so many). Two workers and two runs: side by side while the shorter has at least 70%
+ * of the longer's multiply-adds (A and B of a comparison mostly have the same).
+ */
+export function sideBySideIsFaster(size: number, costs: number[], usable: (run: number, workers: number) => number = (_, k) => k): boolean {
+  if (size < costs.length) return false;
+  const time = (r: number, k: number) => costs[r] / (1 + EXTRA_WORKER_SPEED * (Math.max(1, usable(r, k)) - 1));
+  const split = splitWorkers(size, costs);
+  const together = Math.max(...costs.map((_, r) => time(r, split[r].length)));
+  const inTurn = costs.reduce((sum, _, r) => sum + time(r, size), 0);
+  return together <= inTurn;
+}
+
+/**
+ * The pool's workers shared out between runs going side by side, in proportion to their
+ * multiply-adds, each run getting at least one (`size` must be at least the number of runs):
+ * consecutive worker numbers per run, in the runs' order.
+ */
+export function splitWorkers(size: number, costs: number[]): number[][] {
+  const counts = costs.map(() => 1);
+  let left = size - costs.length;
+  // The spare workers one at a time to the run with the most multiply-adds per worker (the first on ties).
+  while (left-- > 0) {
+    let best = 0;
+    for (let r = 1; r < costs.length; r++) if (costs[r] / counts[r] > costs[best] / counts[best]) best = r;
+    counts[best]++;
+  }
+  let next = 0;
+  return counts.map((n) => Array.from({ length: n }, () => next++));
+}
+
 /** What `simulatePooled` watches to stop: an AbortSignal, or anything with `aborted` (then read between steps only). */
 export interface RunSignal {
   readonly aborted: boolean;

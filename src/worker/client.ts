@@ -8,10 +8,9 @@
  * next run gets a fresh worker, made lazily as after a fault.
  */
 import { layerShapes, sizeOf } from '../engine/schema';
-import { BEAT_MS, type Reply, type Request } from './protocol';
+import { BEAT_MS, type Reply, type Request, type RunList } from './protocol';
 
-/** The configurations of one run request: A, then B if present. */
-export type RunList = Extract<Request, { type: 'run' }>['runs'];
+export type { RunList } from './protocol';
 
 /** How a test makes the worker fail: by an uncaught exception, or by closing itself. */
 export type CrashMode = Extract<Request, { type: 'crash' }>['mode'];

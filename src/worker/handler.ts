@@ -4,12 +4,12 @@
  * loop a turn between events, so that a newer `run` or a `cancel` is seen between two layers.
  */
 import type { Kernels } from '../engine/kernels';
-import { simulatePooled, type ShardPool } from '../engine/pool';
+import { sideBySideIsFaster, simulatePooled, splitWorkers, type ShardPool } from '../engine/pool';
 import { layerShapes, runCost } from '../engine/schema';
 import { planShards } from '../engine/shard';
 import { simulate, type EngineEvent } from '../engine/simulate';
 import { POOL_MIN_MULTIPLY_ADDS } from './pool';
-import { BEAT_MS, type Reply, type Request, type Side } from './protocol';
+import { BEAT_MS, type Reply, type Request, type RunList, type Side } from './protocol';
 
 /** Options of `createHandler`; the defaults are what the worker uses. */
 export interface HandlerOptions {
@@ -105,10 +105,7 @@ function globalClose(): void {
   if (typeof close === 'function') close.call(globalThis);
 }
 
-/** One side's configuration of a run request. */
-type RunSpec = Extract<Request, { type: 'run' }>['runs'][number];
-
-/** An error of one side of a side-by-side run. */
+/** An error of one side of a run on the pool. */
 class SideError extends Error {
   constructor(
     readonly side: Side,
@@ -116,47 +113,6 @@ class SideError extends Error {
   ) {
     super(messageOf(error));
   }
-}
-
-/**
- * What each extra worker adds to a run's speed, as a share of the first one's: two workers ran the
- * default run 1.3-1.4 times as fast as one and the large run 1.7 times (`npm run bench`). The larger
- * share is taken: it is the one that favours one run after the other.
- */
-const EXTRA_WORKER_SPEED = 0.7;
-
-/**
- * Whether runs finish sooner side by side (the pool shared out by `splitWorkers`) than one after
- * the other on the whole pool, with a run's time on k workers taken as its multiply-adds over
- * 1 + EXTRA_WORKER_SPEED (k' - 1), k' = usable(r, k) the workers run r can use of k (it has
- * cells for so many). Two workers and two runs: side by side while the shorter has at least 70%
- * of the longer's multiply-adds (A and B of a comparison mostly have the same).
- */
-export function sideBySideIsFaster(size: number, costs: number[], usable: (run: number, workers: number) => number = (_, k) => k): boolean {
-  if (size < costs.length) return false;
-  const time = (r: number, k: number) => costs[r] / (1 + EXTRA_WORKER_SPEED * (Math.max(1, usable(r, k)) - 1));
-  const split = splitWorkers(size, costs);
-  const together = Math.max(...costs.map((_, r) => time(r, split[r].length)));
-  const inTurn = costs.reduce((sum, _, r) => sum + time(r, size), 0);
-  return together <= inTurn;
-}
-
-/**
- * The pool's workers shared out between runs going side by side, in proportion to their
- * multiply-adds, each run getting at least one (`size` must be at least the number of runs):
- * consecutive worker numbers per run, in the runs' order.
- */
-export function splitWorkers(size: number, costs: number[]): number[][] {
-  const counts = costs.map(() => 1);
-  let left = size - costs.length;
-  // The spare workers one at a time to the run with the most multiply-adds per worker (the first on ties).
-  while (left-- > 0) {
-    let best = 0;
-    for (let r = 1; r < costs.length; r++) if (costs[r] / counts[r] > costs[best] / counts[best]) best = r;
-    counts[best]++;
-  }
-  let next = 0;
-  return counts.map((n) => Array.from({ length: n }, () => next++));
 }
 
 /**
@@ -199,7 +155,7 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
     };
   }
 
-  async function execute(job: Job, runs: Extract<Request, { type: 'run' }>['runs']): Promise<void> {
+  async function execute(job: Job, runs: RunList): Promise<void> {
     const { id, controller } = job;
     const signal = controller.signal;
     const started = now();
@@ -216,61 +172,48 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
       announced = true;
       return true;
     };
-    const pooled = (run: RunSpec) => runCost(run.config).multiplyAdds / Math.max(1, layerShapes(run.config).length) >= poolMin;
+    const costs = runs.map((run) => runCost(run.config).multiplyAdds);
+    const pooled = runs.map((run, r) => costs[r] / Math.max(1, layerShapes(run.config).length) >= poolMin);
+    const usable = (r: number, k: number) => planShards(runs[r].config, k).length;
     try {
-      const pool = runs.some(pooled) ? poolFor() : null;
-      const costs = runs.map((run) => runCost(run.config).multiplyAdds);
-      const usable = (r: number, k: number) => planShards(runs[r].config, k).length;
-      if (pool && runs.length === 2 && runs.every(pooled) && sideBySideIsFaster(pool.size, costs, usable)) {
+      const pool = pooled.some(Boolean) ? poolFor() : null;
+      if (pool && runs.length === 2 && pooled.every(Boolean) && sideBySideIsFaster(pool.size, costs, usable)) {
         // A and B side by side, each on its own workers: no run waits for the other, and fewer
         // workers per run exchange fewer weights. The sides' events interleave, each in its order.
         const split = splitWorkers(pool.size, costs);
         workers = split.reduce((sum, ids, r) => sum + usable(r, ids.length), 0);
-        const stopBeats = beating(job);
-        try {
-          await sideBySide(runs, split, pool, job, stopped);
-        } finally {
-          stopBeats();
-        }
-        if (stopped()) return;
-        post({ type: 'done', id, ms: now() - started, workers });
-        return;
-      }
-      for (const run of runs) {
-        side = run.side;
-        if (pool && pooled(run)) {
-          workers = Math.max(workers, planShards(run.config, pool.size).length);
-          // The pool's answers arrive as tasks, so a newer run or a cancel is seen between two events.
-          const stopBeats = beating(job);
-          try {
-            for await (const event of simulatePooled(run.config, pool, signal)) {
-              if (stopped()) return;
-              post(toReply(event, id, side));
+        await onPool(runs, split, pool, job, stopped);
+      } else {
+        const all = pool ? pool.endpoints.map((_, i) => i) : [];
+        for (const [r, run] of runs.entries()) {
+          side = run.side;
+          if (pool && pooled[r]) {
+            workers = Math.max(workers, usable(r, pool.size));
+            await onPool([run], [all], pool, job, stopped);
+            if (stopped()) return;
+            continue;
+          }
+          const events = simulate(run.config, kernels);
+          for (;;) {
+            if (sinceTurn >= yieldEvery) {
+              sinceTurn = 0;
+              await ticker.tick();
             }
-          } finally {
-            stopBeats();
+            if (stopped()) return;
+            const step = events.next();
+            if (step.done) break;
+            post(toReply(step.value, id, side));
+            sinceTurn++;
           }
-          continue;
-        }
-        const events = simulate(run.config, kernels);
-        for (;;) {
-          if (sinceTurn >= yieldEvery) {
-            sinceTurn = 0;
-            await ticker.tick();
-          }
-          if (stopped()) return;
-          const step = events.next();
-          if (step.done) break;
-          post(toReply(step.value, id, side));
-          sinceTurn++;
         }
       }
+      if (stopped()) return;
       post({ type: 'done', id, ms: now() - started, workers });
     } catch (error) {
       // Stopped while waiting for the pool (a newer run has the workers now, or replaced them).
       if (stopped()) return;
-      if (error instanceof SideError) post({ type: 'error', id, message: `Engine error in ${error.side.toUpperCase()}: ${messageOf(error.error)}` });
-      else post({ type: 'error', id, message: `Engine error in ${side.toUpperCase()}: ${messageOf(error)}` });
+      const [where, cause] = error instanceof SideError ? [error.side, error.error] : [side, error];
+      post({ type: 'error', id, message: `Engine error in ${where.toUpperCase()}: ${messageOf(cause)}` });
     } finally {
       ticker.close();
       if (current === job) current = null;
@@ -278,16 +221,17 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
   }
 
   /**
-   * Runs each side on its own workers at once, posting events as they come. The first side to fail
-   * stops the other and is thrown as a SideError; a stopped job ends both silently.
+   * Runs `runs` at once on the pool, run r on workers split[r], posting events as they come (the
+   * pool's answers arrive as tasks, so a newer run or a cancel is seen between two events) and
+   * beating meanwhile. The first run to fail stops the others at once, even while they wait for
+   * their workers, and is thrown as a SideError; a stopped job ends them all silently.
    */
-  async function sideBySide(runs: RunSpec[], split: number[][], pool: ShardPool, job: Job, stopped: () => boolean): Promise<void> {
+  async function onPool(runs: RunList, split: number[][], pool: ShardPool, job: Job, stopped: () => boolean): Promise<void> {
     let failure: SideError | null = null;
-    // Pulled by the job's own switch or by the first failure: the other side stops at once, even
-    // while it waits for its workers.
     const halt = new AbortController();
     const follow = () => halt.abort();
     job.controller.signal.addEventListener('abort', follow);
+    const stopBeats = beating(job);
     try {
       await Promise.all(
         runs.map(async (run, r) => {
@@ -304,9 +248,10 @@ export function createHandler(post: (reply: Reply) => void, options: HandlerOpti
         }),
       );
     } finally {
+      stopBeats();
       job.controller.signal.removeEventListener('abort', follow);
     }
-    if (failure && !stopped()) throw failure;
+    if (failure) throw failure;
   }
 
   return (request: Request) => {

@@ -19,6 +19,9 @@ export type Request =
   /** Test-only fault injection: throw inside the worker (`error`) or while handling run `id`. */
   | { type: 'crash'; mode: 'throw' | 'exit' };
 
+/** The configurations of one run request: A, then B if present. */
+export type RunList = Extract<Request, { type: 'run' }>['runs'];
+
 /**
  * Worker to page, for one run: accepted; for each side start, forward x depth, backward x depth, in
  * that order; then done. The sides' replies interleave when A and B run side by side on the pool. `accepted` is posted as soon as the worker takes the run, at once when it was

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PoolRunAborted, ShardPool, simulatePooled } from '../../src/engine/pool';
+import { PoolRunAborted, ShardPool, sideBySideIsFaster, simulatePooled, splitWorkers } from '../../src/engine/pool';
 import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
 import { runAll } from '../../src/engine/simulate';
-import { createHandler, sideBySideIsFaster, splitWorkers } from '../../src/worker/handler';
+import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
 import { label, sideLabels, terminal } from './fixtures';
 import { collect, failingDense, portEndpoint, type PortEnd } from './ports';
