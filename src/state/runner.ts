@@ -73,10 +73,14 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
   };
   const client: EngineClient = createEngineClient(makeWorker, (reply) => {
     queue.push(reply);
+    // A frame or a timer already due takes this reply with the others.
+    if (framed) return;
+    if (urgent(reply)) return inFrame();
+    if (waiting) return;
     const wait = flushedAt + progressMs - performance.now();
-    if (urgent(reply) || wait <= 0) inFrame();
+    if (wait <= 0) inFrame();
     else
-      waiting ??= setTimeout(() => {
+      waiting = setTimeout(() => {
         waiting = null;
         inFrame();
       }, wait);
@@ -86,7 +90,6 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
     timer = null;
     // Replies still queued belong to the run being replaced: apply them first, in order.
     flush();
-    flushedAt = -Infinity;
     const id = client.run(runsOf(store.getState()));
     store.getState().startRun(id);
   };
@@ -100,7 +103,6 @@ export function startRunner(store: StoreApi<AppState>, makeWorker: () => Worker,
   return {
     retry() {
       flush();
-      flushedAt = -Infinity;
       const id = client.retry();
       if (id !== null) store.getState().startRun(id);
       else go();

@@ -247,10 +247,15 @@ export function createEngineClient(
    * Ends the current run with a reply of the client's own, delivered after the calling code. An
    * error's message is a clause without a final period: the page puts it inside its own sentence.
    */
-  function finish(reply: Reply): void {
+  /** The current run is over: nothing more is watched for it. */
+  function endRun(): void {
     active = false;
     stopWatchdog();
     stopLiveness();
+  }
+
+  function finish(reply: Reply): void {
+    endRun();
     queueMicrotask(() => {
       if (!disposed && reply.id === currentId) listener(reply);
     });
@@ -282,24 +287,19 @@ export function createEngineClient(
       if (isTerminal(reply)) workerRunMs = 0;
     }
     if (!active) return;
-    if (reply.type === 'beat') {
-      // A worker waiting on its pool beats: then silence means it is gone, long before the stall
-      // limit. Beats do not feed the stall watchdog, which still waits for the pool's progress.
-      if (reply.id === currentId) {
-        if (reply.last) stopLiveness();
-        else armLiveness(w);
-      } else if (livenessTimer !== undefined) armLiveness(w);
+    // A worker waiting on its pool beats: then silence means it is gone, long before the stall
+    // limit. Beats do not feed the stall watchdog, which still waits for the pool's progress.
+    if (reply.type === 'beat' && reply.id === currentId) {
+      if (reply.last) stopLiveness();
+      else armLiveness(w);
       return;
     }
-    // Any other reply, even a stale one, shows the worker alive.
-    armWatchdog(olderRunMs + stallMs);
+    // Any reply, even a stale one, shows the worker alive.
     if (livenessTimer !== undefined) armLiveness(w);
+    if (reply.type === 'beat') return;
+    armWatchdog(olderRunMs + stallMs);
     if (reply.id !== currentId || reply.type === 'accepted') return;
-    if (isTerminal(reply)) {
-      active = false;
-      stopWatchdog();
-      stopLiveness();
-    }
+    if (isTerminal(reply)) endRun();
     listener(reply);
   }
 
