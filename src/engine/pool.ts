@@ -59,7 +59,7 @@ export interface ShardEndpoint {
 }
 
 /** How many layers a worker may compute past the last one whose second scan it has done. */
-export const RUN_AHEAD = 2;
+const RUN_AHEAD = 2;
 
 /** Weights of a network others hold too, to draw ahead for this worker and for them. */
 type Draw = { op: 'draw'; pass: WeightPass; net: number; layer: number };
@@ -71,18 +71,18 @@ type Draw = { op: 'draw'; pass: WeightPass; net: number; layer: number };
  */
 function ownSteps(shard: Shard): (ShardCall | Draw)[] {
   const layers = shard.layers;
-  const draws = (pass: WeightPass, layer: number): Draw[] =>
-    layer < 0 || layer >= layers ? [] : shard.turnsAt(layer).map((net): Draw => ({ op: 'draw', pass, net, layer }));
+  // The draws of layer `layer` from `first` on (the backward pass of layer 0 needs no weights: it has no input gradient).
+  const draws = (pass: WeightPass, layer: number, first = 0): Draw[] =>
+    layer < first || layer >= layers ? [] : shard.turnsAt(layer).map((net): Draw => ({ op: 'draw', pass, net, layer }));
   const steps: (ShardCall | Draw)[] = [{ op: 'input1' }, ...draws('forward', 0)];
   for (let l = 0; l < layers; l++) steps.push(...draws('forward', l + 1), { op: 'forward1', layer: l });
-  // The backward pass of layer l needs its weights for l >= 1 only (layer 0 has no input gradient).
-  steps.push(...draws('backward', layers - 1).filter((d) => d.layer >= 1));
-  for (let l = layers - 1; l >= 0; l--) steps.push(...draws('backward', l - 1).filter((d) => d.layer >= 1), { op: 'backward', layer: l });
+  steps.push(...draws('backward', layers - 1, 1));
+  for (let l = layers - 1; l >= 0; l--) steps.push(...draws('backward', l - 1, 1), { op: 'backward', layer: l });
   return steps;
 }
 
 /** The key of a pushed answer. */
-export function stepKey(call: ShardCall): string {
+function stepKey(call: ShardCall): string {
   return 'layer' in call ? `${call.op}:${call.layer}` : call.op;
 }
 

@@ -306,9 +306,15 @@ export class Shard {
     return this.shapes.length;
   }
 
+  /** The shard whose turn it is to draw network `net`'s weights of `layer` for the others, or null when this shard alone holds `net`. */
+  private turnOf(net: number, layer: number): number | null {
+    const holders = this.holders[net];
+    return holders.length > 1 ? weightOwner(holders, layer) : null;
+  }
+
   /** The networks whose weights of `layer` this shard draws for their other holders: those where it is its turn. */
   turnsAt(layer: number): number[] {
-    return this.held.flatMap(({ net }) => (this.holders[net].length > 1 && weightOwner(this.holders[net], layer) === this.index ? [net] : []));
+    return this.held.flatMap(({ net }) => (this.turnOf(net, layer) === this.index ? [net] : []));
   }
 
   /** Draws the weights of network `net` at layer `layer` for `pass` now, keeps them for that layer, and returns them. */
@@ -326,8 +332,8 @@ export class Shard {
   /** True when every weight of `layer` for `pass` that another holder draws (its turn) has been given. */
   hasGiven(pass: WeightPass, layer: number): boolean {
     return this.held.every(({ net }) => {
-      const holders = this.holders[net];
-      return holders.length < 2 || weightOwner(holders, layer) === this.index || this.given.has(weightKey(pass, net, layer));
+      const turn = this.turnOf(net, layer);
+      return turn === null || turn === this.index || this.given.has(weightKey(pass, net, layer));
     });
   }
 

@@ -113,11 +113,10 @@ export interface MomentParts {
   /** Conv: finite values per position over these cells (integers). */
   positionCounts: Float64Array;
   /**
-   * Finite nonzero values by the top 16 bits of their order key, sparse: the bins holding any,
-   * ascending, and their counts (a layer's values fill a few thousand of the 65536 bins).
+   * Finite nonzero values by the top 16 bits of their order key, sparse (a layer's values fill a
+   * few thousand of the 65536 bins).
    */
-  keyBins: Uint16Array;
-  keyCounts: Uint32Array;
+  keys: SparseKeys;
 }
 
 /** What the first scan's loops fill (`Scans.moments`), zeroed on entry. */
@@ -363,8 +362,7 @@ export function scanMoments(
     positionSums: new Float64Array(P ? cells.length * P : 0),
     positionCounts: new Float64Array(P),
   };
-  const { bins: keyBins, counts: keyCounts } = statsScans().moments(values, cells, P, scratch);
-  const parts: MomentParts = { cells: scratch.cells, saturated: 0, positionSums: scratch.positionSums, positionCounts: scratch.positionCounts, keyBins, keyCounts };
+  const parts: MomentParts = { ...scratch, saturated: 0, keys: statsScans().moments(values, cells, P, scratch) };
   // A callback per value, so it stays in JavaScript; only tanh and sigmoid have one.
   if (saturated) {
     let count = 0;
@@ -379,11 +377,11 @@ export function scanMoments(
 
 /** The sum of sparse key histograms (each ascending): the union of their bins, ascending, and the summed counts. */
 function addKeys(parts: MomentParts[]): SparseKeys {
-  if (parts.length === 1) return { bins: parts[0].keyBins, counts: parts[0].keyCounts };
+  if (parts.length === 1) return parts[0].keys;
   // Into the full histogram and out again: O(bins held), the walk over 65536 bins is a few
   // microseconds of typed-array reads.
   return withKeys((keys) => {
-    for (const { keyBins, keyCounts } of parts) for (let j = 0; j < keyBins.length; j++) keys[keyBins[j]] += keyCounts[j];
+    for (const { keys: part } of parts) for (let j = 0; j < part.bins.length; j++) keys[part.bins[j]] += part.counts[j];
   });
 }
 

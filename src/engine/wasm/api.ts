@@ -14,7 +14,7 @@ export interface WasmApi {
 }
 
 /** Bytes per WebAssembly memory page. */
-export const PAGE = 65536;
+const PAGE = 65536;
 
 /** Bytes rounded up to a whole cache line (64 bytes), where the hosts lay out their buffers. */
 export const align = (bytes: number) => Math.ceil(bytes / 64) * 64;

@@ -18,7 +18,6 @@ import { decodeBase64 } from './base64';
 /** C = A B for row-major float32 A [m, k], B [k, n], C [m, n]. */
 export type Matmul = (a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number) => void;
 
-
 /** The module's exports (assembly/kernels.ts): addresses and sizes in bytes unless named otherwise. */
 interface Exports {
   memory: WasmMemory;
@@ -52,8 +51,6 @@ const CHUNK_BYTES = 16 * 2 ** 20;
 const SLICE = 256;
 /** Floats of readable slack after buffers whose edge tiles read past the last row (up to 7 floats). */
 const SLACK = 32;
-
-
 
 /** The instantiated module and its memory, with a bump allocator that each call resets. */
 class Machine {

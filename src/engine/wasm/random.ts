@@ -11,7 +11,6 @@ import { decodeBase64 } from './base64';
 import { randomWasmBase64 } from './random.generated';
 import { randomSimdWasmBase64 } from './randomSimd.generated';
 
-
 /** The module's exports (assembly/random.ts); addresses in bytes. */
 interface Exports {
   memory: WasmMemory;

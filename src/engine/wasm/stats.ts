@@ -11,7 +11,6 @@ import { align, growTo, instantiate, type WasmApi, type WasmMemory } from './api
 import { decodeBase64 } from './base64';
 import { statsWasmBase64 } from './stats.generated';
 
-
 /** The module's exports (assembly/stats.ts); addresses in bytes. */
 interface Exports {
   memory: WasmMemory;
@@ -48,7 +47,6 @@ const FRESH = Float64Array.from([0, 0, 0, 0, 0, 0, Infinity, -Infinity, 0, 0, Na
 const COPIES = 4;
 /** Bytes per entry of the module's target table: bin, buffer address, capacity (-1: counts of low key bits), values met. */
 const ENTRY = 16;
-
 
 /** Values per piece: PIECE, or the most whole rows of P that fit in it (at least one). */
 const pieceOf = (P: number) => (P ? Math.max(1, Math.floor(PIECE / P)) * P : PIECE);

@@ -74,7 +74,7 @@ function findShift(values: usize, count: i32, cell: usize): i32 {
   return count;
 }
 
-/** The first scan value by value, as stats.ts's `jsScans.moments`, for values [from, to) at `values`, into the record. */
+/** The first scan value by value, as stats.ts's `jsMoments`, for values [from, to) at `values`, into the record. */
 function momentsOneByOne(values: usize, from: i32, to: i32, cell: usize, keys: usize): void {
   const k = load<f64>(cell, R_SHIFT);
   let finite = load<f64>(cell, R_FINITE);
