@@ -3,6 +3,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import { PROGRESS_MS, startRunner, type StartedRunner } from '../../src/state/runner';
 import { decode } from '../../src/link/codec';
 import { layerShapes, runCost, validateRun } from '../../src/engine/schema';
+import { ManualWorker } from '../worker/fixtures';
 import { createAppStore, type AppState } from '../../src/state/store';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
@@ -143,18 +144,6 @@ describe('the runner applies replies in batches', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
-
-  /** A worker the test speaks for; `emit` delivers a reply at once. */
-  class ManualWorker extends EventTarget {
-    readonly received: Request[] = [];
-    postMessage(request: Request): void {
-      this.received.push(structuredClone(request));
-    }
-    terminate(): void {}
-    emit(reply: Reply): void {
-      this.dispatchEvent(new MessageEvent('message', { data: reply }));
-    }
-  }
 
   /** A runner over a manual worker on a fake clock, the store's run updates, and replies to send. */
   function manualRun() {

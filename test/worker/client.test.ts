@@ -3,7 +3,7 @@ import { defaultRun, validateRun } from '../../src/engine/schema';
 import { ACCEPT_MS, createEngineClient, LIVENESS_MS, stallBudget, SUPERSEDE_MS, type EngineClientOptions } from '../../src/worker/client';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
-import { label, runA, runAB, settle, sideLabels, small, terminal } from './fixtures';
+import { label, ManualWorker, runA, runAB, settle, sideLabels, small, terminal } from './fixtures';
 
 /**
  * A Worker that runs the real handler in this thread. Messages both ways are structured-cloned and
@@ -57,21 +57,6 @@ class FakeWorker extends EventTarget {
     const event = Object.assign(new Event('error', { cancelable: true }), { message });
     this.dispatchEvent(event);
     return event;
-  }
-}
-
-/** A Worker the test speaks for: it records requests, and `emit` delivers a reply at once. */
-class ManualWorker extends EventTarget {
-  terminated = false;
-  readonly received: Request[] = [];
-  postMessage(request: Request): void {
-    this.received.push(structuredClone(request));
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-  emit(reply: Reply): void {
-    this.dispatchEvent(new MessageEvent('message', { data: reply }));
   }
 }
 

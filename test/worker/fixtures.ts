@@ -1,8 +1,31 @@
 /** Shared fixtures of the worker tests: small configurations and replies as short labels. */
 import { expect } from 'vitest';
 import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
-import type { Reply, Side } from '../../src/worker/protocol';
+import type { Reply, Request, Side } from '../../src/worker/protocol';
 import type { RunList } from '../../src/worker/client';
+
+/** The default configuration with overrides, validated. */
+export const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
+
+/** A Worker the test speaks for: it records requests, and `emit` delivers a reply at once. */
+export class ManualWorker extends EventTarget {
+  terminated = false;
+  readonly received: Request[] = [];
+  postMessage(request: Request): void {
+    this.received.push(structuredClone(request));
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+  emit(reply: Reply): void {
+    this.dispatchEvent(new MessageEvent('message', { data: reply }));
+  }
+}
+
+/** Resolves once both sides of run `id` have a layer among `replies` (which keep coming in). */
+export async function underWay(replies: Reply[], id: number): Promise<void> {
+  while (!(['a', 'b'] as const).every((side) => replies.some((r) => r.id === id && r.type === 'forward' && r.side === side))) await new Promise((r) => setImmediate(r));
+}
 
 /** A 4-layer, 16-unit MLP over 8 samples (milliseconds per run), with overrides. */
 export function small(over: Partial<RunConfig> = {}): RunConfig {

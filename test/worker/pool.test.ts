@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ShardPool, simulatePooled } from '../../src/engine/pool';
-import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
 import { runAll } from '../../src/engine/simulate';
 import { createHandler } from '../../src/worker/handler';
 import { lazyPool, poolSize } from '../../src/worker/pool';
 import type { Reply, Request } from '../../src/worker/protocol';
-import { label, sideLabels, terminal } from './fixtures';
-import { collect, failingDense, portEndpoint } from './ports';
-
-const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
+import { config, label, sideLabels, terminal } from './fixtures';
+import { collect, drain, failingDense, portEndpoint } from './ports';
 
 describe('the worker pool', () => {
   it('one worker per hardware thread, at most 8, none with a single thread', () => {
@@ -60,11 +57,7 @@ describe('the worker pool', () => {
     const it = simulatePooled(c, pool);
     await it.next();
     ends[1].fail('a pool worker failed: boom');
-    await expect(
-      (async () => {
-        for (;;) if ((await it.next()).done) break;
-      })(),
-    ).rejects.toThrow('a pool worker failed: boom');
+    await expect(drain(it)).rejects.toThrow('a pool worker failed: boom');
     expect(pool.broken).toBe(true);
     ends.forEach((e) => e.close());
   });
@@ -113,9 +106,7 @@ describe('the worker pool', () => {
     await it.next();
     // Both workers go silent, as terminated ones do; close is all that can end the wait.
     ends.forEach((e) => e.close());
-    const rest = (async () => {
-      for (;;) if ((await it.next()).done) break;
-    })();
+    const rest = drain(it);
     pool.close(new Error('the pool of workers was replaced'));
     await expect(rest).rejects.toThrow('the pool of workers was replaced');
     expect(pool.broken).toBe(true);

@@ -74,3 +74,8 @@ export function failingDense(nth: number): () => Kernels {
     };
   };
 }
+
+/** Iterates a pooled run to its end, for its rejection. */
+export async function drain(it: AsyncGenerator<unknown, unknown, void>): Promise<void> {
+  for (;;) if ((await it.next()).done) break;
+}

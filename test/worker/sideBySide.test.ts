@@ -1,13 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PoolRunAborted, ShardPool, sideBySideIsFaster, simulatePooled, splitWorkers } from '../../src/engine/pool';
-import { defaultRun, validateRun, type RunConfig } from '../../src/engine/schema';
+import { validateRun } from '../../src/engine/schema';
 import { runAll } from '../../src/engine/simulate';
 import { createHandler } from '../../src/worker/handler';
 import type { Reply, Request } from '../../src/worker/protocol';
-import { label, sideLabels, terminal } from './fixtures';
-import { collect, failingDense, portEndpoint, type PortEnd } from './ports';
-
-const config = (over: Partial<RunConfig>) => validateRun({ ...defaultRun(), ...over }).config;
+import { config, label, sideLabels, terminal, underWay } from './fixtures';
+import { collect, drain, failingDense, portEndpoint, type PortEnd } from './ports';
 
 /** A handler over a pool of `ends`, its replies (without `accepted`), and a promise of run `id`'s end. */
 function handlerOn(ends: PortEnd[], poolMinMultiplyAdds = 1e4, beatMs?: number) {
@@ -72,10 +70,6 @@ function replacingPool() {
   return Object.assign(t, {
     handle,
     ended: (id: number) => new Promise<void>((resolve) => waiting.set(id, resolve)),
-    /** Resolves once both sides of run `id` have a layer computed. */
-    underWay: async (id: number) => {
-      while (!(['a', 'b'] as const).every((side) => t.replies.some((r) => r.id === id && r.type === 'forward' && r.side === side))) await new Promise((r) => setImmediate(r));
-    },
     close() {
       made.forEach((e) => e.close());
       vi.restoreAllMocks();
@@ -126,7 +120,7 @@ describe('A and B side by side on the pool', () => {
     const running = collect(other, pool, [2]);
     const { result } = await collect(newer, pool, [1]);
     expect(JSON.stringify(result)).toBe(JSON.stringify(runAll(newer)));
-    await expect((async () => { for (;;) if ((await it.next()).done) break; })()).rejects.toBeInstanceOf(PoolRunAborted);
+    await expect(drain(it)).rejects.toBeInstanceOf(PoolRunAborted);
     expect(JSON.stringify((await running).result)).toBe(JSON.stringify(runAll(other)));
     ends.forEach((e) => e.close());
   });
@@ -196,12 +190,8 @@ describe('A and B side by side on the pool', () => {
     const a = config({ net: 'mlp', depth: 30, width: 128, input: [128], n: 128, seed: 'first' });
     const b = { ...a, init: 'lecun_normal' as const };
     const second = config({ net: 'mlp', depth: 6, width: 48, input: [32], n: 80, nets: 2, seed: 'second' });
-    /** Resolves once both sides of run `id` have a layer computed. */
-    const underWay = async (id: number) => {
-      while (!(['a', 'b'] as const).every((side) => replies.some((r) => r.id === id && r.type === 'forward' && r.side === side))) await new Promise((r) => setImmediate(r));
-    };
     handle({ type: 'run', id: 1, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
-    await underWay(1);
+    await underWay(replies, 1);
     const done = ended(2);
     handle({ type: 'run', id: 2, runs: [{ side: 'a', config: second }, { side: 'b', config: { ...second, init: 'lecun_normal' } }] });
     await done;
@@ -213,7 +203,7 @@ describe('A and B side by side on the pool', () => {
     expect(JSON.stringify(layersOf(replies, 2, 'a').map((l) => ({ ...l, gradient: undefined })))).toBe(JSON.stringify(runAll(second).layers.map((l) => ({ ...l, gradient: undefined }))));
     const third = ended(3);
     handle({ type: 'run', id: 3, runs: [{ side: 'a', config: a }, { side: 'b', config: b }] });
-    await underWay(3);
+    await underWay(replies, 3);
     handle({ type: 'cancel', id: 3 });
     await third;
     await new Promise((r) => setTimeout(r, 50));
@@ -249,7 +239,7 @@ describe('A and B side by side on the pool', () => {
       const runs = [{ side: 'a' as const, config: a }, { side: 'b' as const, config: { ...a, init: 'lecun_normal' as const } }];
       const failed = t.ended(1);
       t.handle({ type: 'run', id: 1, runs });
-      await t.underWay(1);
+      await underWay(t.replies, 1);
       // A's worker fails; B's goes silent (as a terminated worker does): B must not wait for it.
       t.ends[0].fail('a pool worker failed: gone');
       t.ends[1].close();
@@ -280,7 +270,7 @@ describe('A and B side by side on the pool', () => {
       const a = config({ net: 'mlp', depth: 30, width: 128, input: [128], n: 128, seed: 'dies' });
       const runs = [{ side: 'a' as const, config: a }, { side: 'b' as const, config: { ...a, init: 'lecun_normal' as const } }];
       t.handle({ type: 'run', id: 1, runs });
-      await t.underWay(1);
+      await underWay(t.replies, 1);
       // A's worker dies and B's goes silent, and a new run comes before anything else of run 1 is read.
       t.ends[0].fail('a pool worker failed: gone');
       t.ends[1].close();
